@@ -1,0 +1,183 @@
+"""Cut a P1 byte stream into CRC-checked telegrams.
+
+The framer accepts chunks of any size, never raises and never holds more than
+``max_size`` bytes. A telegram runs from ``/`` to ``!`` plus four hex digits; it is
+emitted as soon as the last CRC digit arrives (the CRLF after it is not waited for).
+A ``/`` before the ``!`` means the telegram was cut short: the framer restarts there, so
+a damaged telegram never costs the valid one that follows.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final
+
+from .crc import crc16_arc
+
+__all__ = ["MAX_TELEGRAM_SIZE", "FramerStats", "P1Framer", "RejectReason", "Rejection"]
+
+MAX_TELEGRAM_SIZE: Final = 16 * 1024
+"""Longest telegram accepted: 13 months of history and 8 M-Bus channels need < 3 KiB."""
+
+_HEX: Final = frozenset(b"0123456789ABCDEFabcdef")
+
+
+class RejectReason(Enum):
+    """Why a candidate telegram was dropped."""
+
+    CRC_MISMATCH = "crc_mismatch"
+    """The CRC digits do not match the bytes (line noise, wrong baud rate)."""
+    BAD_CRC_FIELD = "bad_crc_field"
+    """``!`` is not followed by four hex digits."""
+    TRUNCATED = "truncated"
+    """A new ``/`` arrived before the ``!``: the telegram was cut short."""
+    OVERSIZE = "oversize"
+    """No ``!`` within ``max_size`` bytes."""
+
+
+@dataclass(slots=True, frozen=True)
+class Rejection:
+    """A dropped candidate with the start of its bytes, for logs and diagnostics."""
+
+    reason: RejectReason
+    detail: str
+    head: bytes
+    """Up to the first 64 bytes of the candidate."""
+
+
+@dataclass(slots=True)
+class FramerStats:
+    """Counters since the framer was created."""
+
+    telegrams: int = 0
+    crc_errors: int = 0
+    malformed: int = 0
+    """Truncated, oversize or bad CRC field."""
+    discarded_bytes: int = 0
+    """Bytes outside any telegram (line noise, a partial telegram at start-up)."""
+    rejections: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counters as a plain dict."""
+        return {
+            "telegrams": self.telegrams,
+            "crc_errors": self.crc_errors,
+            "malformed": self.malformed,
+            "discarded_bytes": self.discarded_bytes,
+            "rejections": dict(self.rejections),
+        }
+
+
+class P1Framer:
+    """Incremental P1 framer with CRC check and a bounded buffer."""
+
+    __slots__ = ("_buffer", "_rejections", "_scan", "max_size", "stats")
+
+    def __init__(self, max_size: int = MAX_TELEGRAM_SIZE) -> None:
+        """Create a framer holding at most ``max_size`` bytes."""
+        self.max_size = max_size
+        self.stats = FramerStats()
+        self._buffer = bytearray()
+        # Offset up to which the buffered candidate is known to hold no '!' or '/'.
+        self._scan = 1
+        self._rejections: deque[Rejection] = deque(maxlen=32)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes currently held (at most ``max_size``)."""
+        return len(self._buffer)
+
+    def pop_rejections(self) -> list[Rejection]:
+        """Return and forget the rejections since the last call (the newest 32 at most)."""
+        rejections = list(self._rejections)
+        self._rejections.clear()
+        return rejections
+
+    def reset(self) -> None:
+        """Drop any partial telegram, e.g. after a reconnect."""
+        self._buffer.clear()
+        self._scan = 1
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+        """Add bytes; return the complete telegrams with a valid CRC (``/`` to CRC digits)."""
+        data = bytes(data)
+        if len(data) <= self.max_size:
+            return self._feed(data)
+        # Take a huge chunk in slices so the buffer never exceeds twice max_size.
+        telegrams: list[bytes] = []
+        for offset in range(0, len(data), self.max_size):
+            telegrams += self._feed(data[offset : offset + self.max_size])
+        return telegrams
+
+    def _feed(self, data: bytes) -> list[bytes]:
+        buf = self._buffer
+        if not buf:
+            start = data.find(b"/")
+            if start < 0:
+                self.stats.discarded_bytes += len(data)
+                return []
+            self.stats.discarded_bytes += start
+            buf += data[start:] if start else data
+            self._scan = 1
+        else:
+            buf += data
+        telegrams: list[bytes] = []
+        while buf:
+            # buf[0] is always '/' here.
+            bang = buf.find(b"!", self._scan)
+            slash = buf.find(b"/", self._scan, len(buf) if bang < 0 else bang)
+            if slash >= 0:
+                self._reject(RejectReason.TRUNCATED, "a new telegram started before '!'", slash)
+                continue
+            if bang < 0:
+                if len(buf) > self.max_size:
+                    self._reject(RejectReason.OVERSIZE, f"no '!' within {self.max_size} bytes", len(buf))
+                    continue
+                self._scan = len(buf)
+                break
+            if len(buf) < bang + 5:
+                self._scan = bang
+                break
+            digits = buf[bang + 1 : bang + 5]
+            if not _HEX.issuperset(digits):
+                self._reject(RejectReason.BAD_CRC_FIELD, f"'!' followed by {bytes(digits)!r}", bang + 1)
+                continue
+            expected = int(digits, 16)
+            computed = crc16_arc(memoryview(buf)[: bang + 1])
+            if computed == expected:
+                telegrams.append(bytes(buf[: bang + 5]))
+                self.stats.telegrams += 1
+                self._consume(bang + 5)
+            else:
+                self._reject(
+                    RejectReason.CRC_MISMATCH,
+                    f"CRC {digits.decode().upper()} sent, {computed:04X} computed",
+                    bang + 5,
+                )
+        return telegrams
+
+    def _reject(self, reason: RejectReason, detail: str, end: int) -> None:
+        """Drop the candidate up to ``end`` and count why."""
+        buf = self._buffer
+        self._rejections.append(Rejection(reason, detail, bytes(buf[:64])))
+        stats = self.stats
+        if reason is RejectReason.CRC_MISMATCH:
+            stats.crc_errors += 1
+        else:
+            stats.malformed += 1
+        stats.rejections[reason.value] = stats.rejections.get(reason.value, 0) + 1
+        self._consume(end)
+
+    def _consume(self, end: int) -> None:
+        """Drop ``buf[:end]`` and everything up to the next ``/``."""
+        buf = self._buffer
+        start = buf.find(b"/", end)
+        if start < 0:
+            self.stats.discarded_bytes += len(buf) - end
+            buf.clear()
+        else:
+            self.stats.discarded_bytes += start - end
+            del buf[:start]
+        self._scan = 1
