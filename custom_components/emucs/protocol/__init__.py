@@ -1,7 +1,7 @@
 """Sans-IO protocol core of eMUCS: no Home Assistant import here.
 
 P1: ``P1Framer`` cuts a byte stream into CRC-checked telegrams, ``decode_telegram``
-turns one into a ``Telegram``; ``P1Decoder`` does both. The object table lives in
+turns one into a ``Telegram``; ``P1Stream`` does both. The object table lives in
 ``obis``.
 """
 
@@ -19,6 +19,7 @@ from .p1 import (
     parse_timestamp,
 )
 from .p1_framer import MAX_TELEGRAM_SIZE, FramerStats, P1Framer, Rejection, RejectReason
+from .p1_stream import P1Stream
 
 __all__ = [
     "MAX_TELEGRAM_SIZE",
@@ -29,6 +30,7 @@ __all__ = [
     "MBusReading",
     "P1DecodeError",
     "P1Framer",
+    "P1Stream",
     "PeakRecord",
     "Rejection",
     "RejectReason",

@@ -35,6 +35,8 @@ class RejectReason(Enum):
     """A new ``/`` arrived before the ``!``: the telegram was cut short."""
     OVERSIZE = "oversize"
     """No ``!`` within ``max_size`` bytes."""
+    UNDECODABLE = "undecodable"
+    """The CRC matched but the content is not a P1 telegram (e.g. no identification line)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -54,7 +56,7 @@ class FramerStats:
     telegrams: int = 0
     crc_errors: int = 0
     malformed: int = 0
-    """Truncated, oversize or bad CRC field."""
+    """Truncated, oversize, bad CRC field or undecodable."""
     discarded_bytes: int = 0
     """Bytes outside any telegram (line noise, a partial telegram at start-up)."""
     rejections: dict[str, int] = field(default_factory=dict)
@@ -158,17 +160,25 @@ class P1Framer:
                 )
         return telegrams
 
+    def reject_undecodable(self, telegram: bytes, detail: str) -> None:
+        """Count an emitted telegram that its decoder refused."""
+        self.stats.telegrams -= 1
+        self._count(Rejection(RejectReason.UNDECODABLE, detail, telegram[:64]))
+
     def _reject(self, reason: RejectReason, detail: str, end: int) -> None:
         """Drop the candidate up to ``end`` and count why."""
-        buf = self._buffer
-        self._rejections.append(Rejection(reason, detail, bytes(buf[:64])))
+        self._count(Rejection(reason, detail, bytes(self._buffer[: min(end, 64)])))
+        self._consume(end)
+
+    def _count(self, rejection: Rejection) -> None:
+        self._rejections.append(rejection)
         stats = self.stats
-        if reason is RejectReason.CRC_MISMATCH:
+        if rejection.reason is RejectReason.CRC_MISMATCH:
             stats.crc_errors += 1
         else:
             stats.malformed += 1
-        stats.rejections[reason.value] = stats.rejections.get(reason.value, 0) + 1
-        self._consume(end)
+        key = rejection.reason.value
+        stats.rejections[key] = stats.rejections.get(key, 0) + 1
 
     def _consume(self, end: int) -> None:
         """Drop ``buf[:end]`` and everything up to the next ``/``."""
