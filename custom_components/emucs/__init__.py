@@ -1,0 +1,57 @@
+"""The eMUCS integration: Belgian digital electricity meters (P1 port)."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+
+from .connection import CannotOpenError
+from .const import DOMAIN
+from .coordinator import EmucsConfigEntry, EmucsCoordinator
+from .entity import submeter_key
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> bool:
+    """Open the meter's port and start receiving telegrams."""
+    coordinator = EmucsCoordinator(hass, entry)
+    try:
+        await coordinator.connection.async_connect()
+    except CannotOpenError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_open",
+            translation_placeholders={"target": str(coordinator.connection.target), "error": str(err)},
+        ) from err
+    entry.async_on_unload(coordinator.connection.close)
+    entry.runtime_data = coordinator
+    coordinator.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> bool:
+    """Stop the link (the background task is cancelled with the entry) and the platforms."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
+    """Apply new options by reloading."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EmucsConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing a submeter the meter no longer reports; never the meter itself."""
+    serial = entry.unique_id
+    data = entry.runtime_data.data
+    current = set() if data is None else {f"{serial}_{submeter_key(d)}" for d in data.telegram.mbus}
+    return not any(
+        identifier[0] == DOMAIN and (identifier[1] == serial or identifier[1] in current)
+        for identifier in device.identifiers
+    )

@@ -433,8 +433,19 @@ def _logical_lines(body: str) -> list[str]:
     the previous one does not end with ``)`` or it starts with ``(``, unless it plainly
     starts a new object (``OBIS(``: a group never holds a ``(``, so that is unambiguous).
     """
-    lines: list[str] = []
-    for line in body.split("\n"):
+    body = body.replace("\r", "")
+    parts = body.split("\n")
+    lines = list(filter(None, parts))
+    # Fast path (every real meter): each line is one whole object.
+    if (
+        body.count(")\n") == len(lines)
+        and "\n(" not in body
+        and "\n " not in body
+        and " \n" not in body
+    ):
+        return lines
+    lines = []
+    for line in parts:
         text = line.strip()
         if not text:
             continue

@@ -1,0 +1,295 @@
+"""Meter links: open a serial port or TCP socket, feed the P1 stream, reconnect.
+
+No Home Assistant import here: the coordinator hands in callbacks. The asyncio side
+only moves bytes into the framer; every callback is guarded so that no exception
+escapes into the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+import logging
+import time
+from typing import Any
+
+import serial
+import serial_asyncio_fast
+
+from .protocol import EmucsError, P1Stream, Telegram
+
+_LOGGER = logging.getLogger(__name__)
+
+P1_BAUDRATE = 115200
+DEFAULT_SILENCE_TIMEOUT = 10.0
+MIN_BACKOFF = 1.0
+MAX_BACKOFF = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkTarget:
+    """Where the meter is: a serial device/pyserial URL, or a TCP host and port."""
+
+    device: str | None = None
+    host: str | None = None
+    port: int | None = None
+
+    def __str__(self) -> str:
+        """Return a readable form for logs."""
+        return self.device if self.device is not None else f"{self.host}:{self.port}"
+
+
+class LinkError(EmucsError):
+    """Base of the errors a probe reports."""
+
+
+class CannotOpenError(LinkError):
+    """The port or socket could not be opened."""
+
+
+class NoDataError(LinkError):
+    """The link opened but no byte arrived (the P1 port is probably closed)."""
+
+
+class BadDataError(LinkError):
+    """Bytes arrived but no telegram passed its CRC (cable, baud rate)."""
+
+
+class NotEmucsError(LinkError):
+    """Valid telegrams arrived but they are not Belgian eMUCS telegrams."""
+
+    def __init__(self, seen: str) -> None:
+        """Remember what was seen, for the user."""
+        super().__init__(f"not an eMUCS telegram: {seen}")
+        self.seen = seen
+
+
+class LinkEvent(Enum):
+    """What the connection tells its owner besides telegrams."""
+
+    OPENED = "opened"
+    LOST = "lost"
+    SILENT = "silent"
+    OPEN_FAILED = "open_failed"
+
+
+@dataclass(slots=True)
+class LinkStats:
+    """Counters of one connection manager, for diagnostics and sensors."""
+
+    connects: int = 0
+    disconnects: int = 0
+    bytes_received: int = 0
+    last_telegram: float | None = None
+    """``time.monotonic()`` of the last valid telegram."""
+    last_error: str | None = None
+    connected: bool = False
+    opened_at: float | None = None
+    """``time.monotonic()`` when the current link opened, ``None`` while down."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the counters as a plain dict."""
+        return {
+            "connects": self.connects,
+            "disconnects": self.disconnects,
+            "bytes_received": self.bytes_received,
+            "connected": self.connected,
+            "last_error": self.last_error,
+            "seconds_since_last_telegram": None
+            if self.last_telegram is None
+            else round(time.monotonic() - self.last_telegram, 1),
+        }
+
+
+class _P1Protocol(asyncio.Protocol):
+    """Feeds received bytes to a P1Stream; never lets an exception escape."""
+
+    def __init__(self, stream: P1Stream, on_data: Callable[[bytes], None]) -> None:
+        self._stream = stream
+        self._on_data = on_data
+        self.closed: asyncio.Future[Exception | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._on_data(data)
+        except Exception:
+            _LOGGER.exception("Error handling data from the meter")
+
+    def eof_received(self) -> bool | None:
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+
+async def _open(
+    target: LinkTarget, protocol_factory: Callable[[], asyncio.Protocol], baudrate: int
+) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+    """Open the link. Raises OSError or serial.SerialException."""
+    loop = asyncio.get_running_loop()
+    if target.device is not None:
+        return await serial_asyncio_fast.create_serial_connection(
+            loop, protocol_factory, target.device, baudrate=baudrate
+        )
+    assert target.host is not None
+    return await loop.create_connection(protocol_factory, target.host, target.port)
+
+
+class P1Connection:
+    """Keeps a link to the meter: open, read, detect silence, reconnect with backoff."""
+
+    def __init__(
+        self,
+        target: LinkTarget,
+        *,
+        on_telegram: Callable[[Telegram], None],
+        on_event: Callable[[LinkEvent, str | None], None],
+        silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
+        baudrate: int = P1_BAUDRATE,
+        backoff: tuple[float, float] = (MIN_BACKOFF, MAX_BACKOFF),
+    ) -> None:
+        """Create a connection manager; nothing is opened until ``run``."""
+        self.target = target
+        self.stream = P1Stream()
+        self.stats = LinkStats()
+        self._on_telegram = on_telegram
+        self._on_event = on_event
+        self._silence_timeout = silence_timeout
+        self._baudrate = baudrate
+        self._backoff = backoff
+        self._link: tuple[asyncio.BaseTransport, _P1Protocol] | None = None
+
+    def _emit(self, event: LinkEvent, detail: str | None) -> None:
+        try:
+            self._on_event(event, detail)
+        except Exception:
+            _LOGGER.exception("Error handling link event %s", event)
+
+    def _data_received(self, data: bytes) -> None:
+        self.stats.bytes_received += len(data)
+        for telegram in self.stream.feed(data):
+            self.stats.last_telegram = time.monotonic()
+            try:
+                self._on_telegram(telegram)
+            except Exception:
+                _LOGGER.exception("Error handling a telegram")
+
+    async def async_connect(self) -> None:
+        """Open the link; raises CannotOpenError. ``run`` then reads from it."""
+        protocol = _P1Protocol(self.stream, self._data_received)
+        try:
+            transport, _ = await _open(self.target, lambda: protocol, self._baudrate)
+        except (OSError, serial.SerialException, ValueError) as err:
+            self.stats.last_error = f"cannot open {self.target}: {err}"
+            raise CannotOpenError(self.stats.last_error) from err
+        self._link = (transport, protocol)
+        self.stream.reset()
+        self.stats.connects += 1
+        self.stats.connected = True
+        self.stats.opened_at = time.monotonic()
+        self._emit(LinkEvent.OPENED, None)
+
+    async def run(self) -> None:
+        """Read, and reopen with exponential backoff, until cancelled."""
+        shortest, longest = self._backoff
+        delay = shortest
+        while True:
+            if self._link is None:
+                try:
+                    await self.async_connect()
+                except CannotOpenError as err:
+                    self._emit(LinkEvent.OPEN_FAILED, str(err))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, longest)
+                    continue
+            if await self._read_until_down():
+                delay = shortest  # a link that delivered telegrams starts afresh
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+
+    async def _read_until_down(self) -> bool:
+        """Wait until the link is lost or silent; return whether telegrams arrived."""
+        assert self._link is not None
+        transport, protocol = self._link
+        stats = self.stats
+        opened = stats.opened_at or time.monotonic()
+        before = self.stream.stats.telegrams
+        event, detail = LinkEvent.LOST, "connection closed"
+        try:
+            while True:
+                last = max(opened, stats.last_telegram or opened)
+                remaining = last + self._silence_timeout - time.monotonic()
+                if remaining <= 0:
+                    event = LinkEvent.SILENT
+                    detail = f"no valid telegram for {self._silence_timeout:g} s"
+                    break
+                done, _ = await asyncio.wait({protocol.closed}, timeout=remaining)
+                if done:
+                    exc = protocol.closed.result()
+                    detail = f"connection lost: {exc}" if exc else "connection closed by peer"
+                    break
+        finally:
+            transport.close()
+            self._link = None
+            stats.connected = False
+            stats.opened_at = None
+            stats.disconnects += 1
+        stats.last_error = detail
+        self._emit(event, detail)
+        return self.stream.stats.telegrams > before
+
+    def close(self) -> None:
+        """Close the current link now (the run loop reconnects unless cancelled)."""
+        if self._link is not None:
+            self._link[0].close()
+
+
+async def async_probe(
+    target: LinkTarget, *, timeout: float = 15.0, baudrate: int = P1_BAUDRATE
+) -> Telegram:
+    """Open the link and wait for one valid eMUCS telegram.
+
+    Raises CannotOpenError, NoDataError, BadDataError or NotEmucsError.
+    """
+    stream = P1Stream()
+    telegrams: list[Telegram] = []
+    received = 0
+    got_one = asyncio.Event()
+
+    def on_data(data: bytes) -> None:
+        nonlocal received
+        received += len(data)
+        telegrams.extend(stream.feed(data))
+        if telegrams:
+            got_one.set()
+
+    protocol = _P1Protocol(stream, on_data)
+    try:
+        transport, _ = await _open(target, lambda: protocol, baudrate)
+    except (OSError, serial.SerialException, ValueError) as err:
+        raise CannotOpenError(str(err)) from err
+    waiter = asyncio.ensure_future(got_one.wait())
+    try:
+        await asyncio.wait(
+            {waiter, protocol.closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        waiter.cancel()
+        transport.close()
+    if not telegrams:
+        if not received:
+            raise NoDataError(f"no data from {target} within {timeout:g} s")
+        stats = stream.stats
+        raise BadDataError(
+            f"{received} bytes, {stats.crc_errors} CRC errors, {stats.malformed} malformed"
+        )
+    telegram = telegrams[0]
+    if telegram.version is None or telegram.equipment_id is None:
+        raise NotEmucsError(f"/{telegram.header} without eMUCS version or equipment identifier")
+    return telegram
+

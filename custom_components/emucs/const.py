@@ -1,0 +1,31 @@
+"""Constants of the eMUCS integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "emucs"
+LOGGER = logging.getLogger(__package__)
+
+CONF_CONNECTION_TYPE: Final = "connection_type"
+CONNECTION_SERIAL: Final = "serial"
+CONNECTION_NETWORK: Final = "network"
+CONF_SERIAL_PORT: Final = "serial_port"
+
+CONF_PUBLISH_INTERVAL: Final = "publish_interval"
+"""Seconds over which fast values (power, voltage, current) are averaged; 0 = every telegram."""
+DEFAULT_PUBLISH_INTERVAL: Final = 0
+CONF_SILENCE_TIMEOUT: Final = "silence_timeout"
+DEFAULT_SILENCE_TIMEOUT: Final = 10
+
+PROBE_TIMEOUT: Final = 15.0
+"""Seconds the config flow waits for a telegram (the meter sends one per second)."""
+SILENT_REPAIR_AFTER: Final = 300.0
+"""Seconds a link may stay open without data before a repair issue is raised."""
+CRC_REPAIR_THRESHOLD: Final = 0.2
+"""Share of rejected telegrams over the last minutes that raises a repair issue."""
+
+ISSUE_PORT_SILENT: Final = "port_silent"
+ISSUE_METER_REPLACED: Final = "meter_replaced"
+ISSUE_CRC_ERRORS: Final = "crc_errors"

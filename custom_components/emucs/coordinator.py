@@ -1,0 +1,307 @@
+"""Push coordinator: one P1 link per config entry, a snapshot per telegram."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .connection import LinkEvent, LinkTarget, P1Connection
+from .const import (
+    CONF_PUBLISH_INTERVAL,
+    CONF_SERIAL_PORT,
+    CONF_SILENCE_TIMEOUT,
+    CRC_REPAIR_THRESHOLD,
+    DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_SILENCE_TIMEOUT,
+    DOMAIN,
+    ISSUE_CRC_ERRORS,
+    ISSUE_METER_REPLACED,
+    ISSUE_PORT_SILENT,
+    LOGGER,
+    SILENT_REPAIR_AFTER,
+)
+from .protocol import MBusDevice, Telegram, obis
+
+type EmucsConfigEntry = ConfigEntry[EmucsCoordinator]
+
+# Registers that only grow; a lower value is a glitch, never published.
+TOTALS = (
+    obis.ENERGY_IMPORT_T1,
+    obis.ENERGY_IMPORT_T2,
+    obis.ENERGY_EXPORT_T1,
+    obis.ENERGY_EXPORT_T2,
+)
+# Instantaneous values that are averaged over the publish interval.
+FAST = (
+    obis.POWER_IMPORT,
+    obis.POWER_EXPORT,
+    obis.POWER_IMPORT_L1,
+    obis.POWER_IMPORT_L2,
+    obis.POWER_IMPORT_L3,
+    obis.POWER_EXPORT_L1,
+    obis.POWER_EXPORT_L2,
+    obis.POWER_EXPORT_L3,
+    obis.VOLTAGE_L1,
+    obis.VOLTAGE_L2,
+    obis.VOLTAGE_L3,
+    obis.CURRENT_L1,
+    obis.CURRENT_L2,
+    obis.CURRENT_L3,
+    obis.AVERAGE_DEMAND,
+)
+POWER_NET = "power_net"
+ENERGY_IMPORT_TOTAL = "energy_import_total"
+ENERGY_EXPORT_TOTAL = "energy_export_total"
+HEALTH_INTERVAL = timedelta(seconds=60)
+CRC_WINDOW = 5  # health checks (minutes) over which the CRC error share is judged
+
+
+@dataclass(slots=True)
+class _SubmeterTracker:
+    """Guards one M-Bus volume against going backwards and derives its flow (m³/h)."""
+
+    equipment_id: str | None = None
+    timestamp: datetime | None = None
+    value: float | None = None
+    rate: float | None = None
+
+    def update(self, device: MBusDevice) -> None:
+        if device.equipment_id != self.equipment_id:  # another submeter on this channel
+            self.equipment_id, self.timestamp, self.value, self.rate = device.equipment_id, None, None, None
+        reading = device.reading
+        if reading is None or reading.timestamp == self.timestamp:
+            return
+        if self.value is not None and reading.value < self.value:
+            return  # a glitch, not a reset: keep the last volume
+        if self.timestamp is not None and self.value is not None and reading.timestamp is not None:
+            hours = (reading.timestamp - self.timestamp).total_seconds() / 3600
+            if hours > 0:
+                self.rate = round((reading.value - self.value) / hours, 4)
+        self.timestamp, self.value = reading.timestamp, reading.value
+
+
+@dataclass(slots=True, kw_only=True)
+class EmucsData:
+    """What the entities read: the last telegram plus values derived from the stream."""
+
+    telegram: Telegram
+    fast: dict[str, float]
+    """Instantaneous values (kW, V, A) as published: the last one or the interval mean."""
+    totals: dict[str, float]
+    """Energy registers guarded against going backwards, plus their sums."""
+    volumes: dict[int, float] = field(default_factory=dict)
+    """M-Bus readings per channel, guarded against going backwards."""
+    flow: dict[int, float | None] = field(default_factory=dict)
+    """Flow rate in m³/h per M-Bus channel, from successive readings."""
+    telegrams: int = 0
+    rejected: int = 0
+    """Candidates dropped by the framer (CRC errors, truncated, malformed)."""
+    received: datetime | None = None
+
+
+class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
+    """Receives telegrams pushed by the P1 link and hands snapshots to the entities."""
+
+    config_entry: EmucsConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
+        """Create the coordinator and its (not yet running) link."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
+        self.connection = P1Connection(
+            target_from_data(entry.data),
+            on_telegram=self._handle_telegram,
+            on_event=self._handle_link_event,
+            silence_timeout=entry.options.get(CONF_SILENCE_TIMEOUT, DEFAULT_SILENCE_TIMEOUT),
+        )
+        self.publish_interval: float = entry.options.get(
+            CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL
+        )
+        self.equipment_id: str | None = entry.unique_id
+        self._totals: dict[str, float] = {}
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        self._window_start = 0.0
+        self._fast: dict[str, float] = {}
+        self._submeters: dict[int, _SubmeterTracker] = {}
+        self._link_up = False
+        self._crc_history: list[tuple[int, int]] = []
+        self.glitches = 0
+        """Telegrams whose totals went backwards (not published)."""
+
+    @callback
+    def async_start(self) -> None:
+        """Start the link and the health checks; both stop with the entry."""
+        entry = self.config_entry
+        entry.async_create_background_task(
+            self.hass, self.connection.run(), f"{DOMAIN} P1 link {self.connection.target}"
+        )
+        entry.async_on_unload(
+            async_track_time_interval(self.hass, self._async_check_health, HEALTH_INTERVAL)
+        )
+
+    async def _async_update_data(self) -> EmucsData:
+        """Never polled: data is pushed by the link."""
+        raise NotImplementedError
+
+    @callback
+    def _handle_telegram(self, telegram: Telegram) -> None:
+        equipment_id = telegram.equipment_id
+        if equipment_id is not None and equipment_id != self.equipment_id:
+            self._meter_changed(equipment_id)
+        if not self._link_up:
+            self._link_up = True
+            if self.data is not None:
+                LOGGER.info("Telegrams from %s again", self.connection.target)
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_PORT_SILENT))
+        submeters = self._submeters
+        for device in telegram.mbus:
+            submeters.setdefault(device.channel, _SubmeterTracker()).update(device)
+        framer = self.connection.stream.stats
+        self.async_set_updated_data(
+            EmucsData(
+                telegram=telegram,
+                fast=self._publish_fast(telegram),
+                totals=self._guard_totals(telegram),
+                volumes={
+                    channel: tracker.value
+                    for channel, tracker in submeters.items()
+                    if tracker.value is not None
+                },
+                flow={channel: tracker.rate for channel, tracker in submeters.items()},
+                telegrams=framer.telegrams,
+                rejected=framer.crc_errors + framer.malformed,
+                received=dt_util.utcnow(),
+            )
+        )
+
+    def _guard_totals(self, telegram: Telegram) -> dict[str, float]:
+        totals = self._totals
+        for key in TOTALS:
+            value = telegram.number(key)
+            if value is None:
+                continue
+            previous = totals.get(key)
+            if previous is not None and value < previous:
+                self.glitches += 1
+                LOGGER.debug("%s went back from %s to %s; keeping %s", key, previous, value, previous)
+                continue
+            totals[key] = value
+        result = dict(totals)
+        for name, keys in (
+            (ENERGY_IMPORT_TOTAL, (obis.ENERGY_IMPORT_T1, obis.ENERGY_IMPORT_T2)),
+            (ENERGY_EXPORT_TOTAL, (obis.ENERGY_EXPORT_T1, obis.ENERGY_EXPORT_T2)),
+        ):
+            if all(key in totals for key in keys):
+                result[name] = round(sum(totals[key] for key in keys), 3)
+        return result
+
+    def _publish_fast(self, telegram: Telegram) -> dict[str, float]:
+        values = {key: value for key in FAST if (value := telegram.number(key)) is not None}
+        if obis.POWER_IMPORT in values and obis.POWER_EXPORT in values:
+            values[POWER_NET] = round(values[obis.POWER_IMPORT] - values[obis.POWER_EXPORT], 3)
+        if not self.publish_interval:
+            return values
+        # Publish the mean over the interval: every telegram counts, none is dropped.
+        now = time.monotonic()
+        if not self._count:
+            self._window_start = now
+        sums = self._sums
+        for key, value in values.items():
+            sums[key] = sums.get(key, 0.0) + value
+        self._count += 1
+        if now - self._window_start >= self.publish_interval or not self._fast:
+            self._fast = {key: round(total / self._count, 3) for key, total in sums.items()}
+            sums.clear()
+            self._count = 0
+        return self._fast
+
+    def _meter_changed(self, equipment_id: str) -> None:
+        """A different meter answers on this port: start its totals afresh."""
+        if self.equipment_id is not None:
+            LOGGER.warning(
+                "Meter %s now reports identifier %s: the meter was replaced, totals restart",
+                self.equipment_id,
+                equipment_id,
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id(ISSUE_METER_REPLACED),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_METER_REPLACED,
+                translation_placeholders={"old": self.equipment_id, "new": equipment_id},
+            )
+        self.equipment_id = equipment_id
+        self._totals.clear()
+        self._submeters.clear()
+
+    @callback
+    def _handle_link_event(self, event: LinkEvent, detail: str | None) -> None:
+        if event is LinkEvent.OPENED:
+            return
+        if self._link_up or (self.data is None and self.last_update_success):
+            LOGGER.warning("Lost the meter at %s: %s", self.connection.target, detail)
+        self._link_up = False
+        if self.last_update_success:
+            self.last_update_success = False
+            self.async_update_listeners()
+
+    @callback
+    def _async_check_health(self, _now: datetime) -> None:
+        """Raise or clear the repair issues for a silent port and for CRC errors."""
+        stats = self.connection.stats
+        silent = (
+            stats.opened_at is not None
+            and time.monotonic() - max(stats.opened_at, stats.last_telegram or 0) > SILENT_REPAIR_AFTER
+        )
+        if silent:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._issue_id(ISSUE_PORT_SILENT),
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_PORT_SILENT,
+                translation_placeholders={"target": str(self.connection.target)},
+            )
+        framer = self.connection.stream.stats
+        history = self._crc_history
+        history.append((framer.telegrams, framer.crc_errors + framer.malformed))
+        del history[: -CRC_WINDOW - 1]
+        good = history[-1][0] - history[0][0]
+        bad = history[-1][1] - history[0][1]
+        issue_id = self._issue_id(ISSUE_CRC_ERRORS)
+        if len(history) > CRC_WINDOW and bad > 10 and bad > CRC_REPAIR_THRESHOLD * (good + bad):
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_CRC_ERRORS,
+                translation_placeholders={"bad": str(bad), "total": str(good + bad)},
+            )
+        elif bad <= CRC_REPAIR_THRESHOLD * (good + bad) / 2:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+    def _issue_id(self, kind: str) -> str:
+        return f"{kind}_{self.config_entry.entry_id}"
+
+
+def target_from_data(data: Mapping[str, Any]) -> LinkTarget:
+    """Build the link target from config entry data."""
+    if port := data.get(CONF_SERIAL_PORT):
+        return LinkTarget(device=str(port))
+    return LinkTarget(host=str(data[CONF_HOST]), port=int(data[CONF_PORT]))
