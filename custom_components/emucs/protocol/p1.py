@@ -167,6 +167,8 @@ class Telegram:
     """M-Bus devices by channel (virtual relays are not M-Bus devices)."""
     relays: dict[int, int] = field(default_factory=dict)
     """Virtual relay number (1-4) to state (0 disconnected, 1 connected)."""
+    raw: bytes = field(default=b"", repr=False)
+    """The telegram as received, ``/`` to the CRC digits (not part of ``to_dict``)."""
 
     @property
     def manufacturer(self) -> str:
@@ -534,6 +536,7 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
         objects=objects,
         mbus=tuple(_mbus_device(channel, parts) for channel, parts in sorted(channels.items())),
         relays=relays,
+        raw=data,
     )
 
 

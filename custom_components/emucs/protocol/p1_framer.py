@@ -91,6 +91,11 @@ class P1Framer:
         """Bytes currently held (at most ``max_size``)."""
         return len(self._buffer)
 
+    @property
+    def recent_rejections(self) -> tuple[Rejection, ...]:
+        """The newest rejections (32 at most), without forgetting them."""
+        return tuple(self._rejections)
+
     def pop_rejections(self) -> list[Rejection]:
         """Return and forget the rejections since the last call (the newest 32 at most)."""
         rejections = list(self._rejections)
