@@ -24,7 +24,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> boo
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_open",
-            translation_placeholders={"target": str(coordinator.connection.target), "error": str(err)},
+            translation_placeholders={
+                "target": str(coordinator.connection.target),
+                "error": str(err),
+            },
         ) from err
     entry.async_on_unload(coordinator.connection.close)
     entry.runtime_data = coordinator
@@ -50,8 +53,13 @@ async def async_remove_config_entry_device(
     """Allow removing a submeter the meter no longer reports; never the meter itself."""
     serial = entry.unique_id
     data = entry.runtime_data.data
-    current = set() if data is None else {f"{serial}_{submeter_key(d)}" for d in data.telegram.mbus}
+    current = (
+        set()
+        if data is None
+        else {f"{serial}_{submeter_key(d)}" for d in data.telegram.mbus}
+    )
     return not any(
-        identifier[0] == DOMAIN and (identifier[1] == serial or identifier[1] in current)
+        identifier[0] == DOMAIN
+        and (identifier[1] == serial or identifier[1] in current)
         for identifier in device.identifiers
     )

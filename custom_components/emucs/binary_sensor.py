@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -29,9 +33,9 @@ def _relay(number: int) -> EmucsBinarySensorEntityDescription:
         translation_key="virtual_relay",
         translation_placeholders={"relay": str(number)},
         # 0-n:96.3.10: 1 = connected (on), 0 = disconnected.
-        is_on_fn=lambda data: None
-        if (state := data.telegram.relays.get(number)) is None
-        else state == 1,
+        is_on_fn=lambda data: (
+            None if (state := data.telegram.relays.get(number)) is None else state == 1
+        ),
         has_fn=lambda data: number in data.telegram.relays,
     )
 
@@ -51,7 +55,10 @@ async def async_setup_entry(
     def candidates(data: EmucsData) -> EntityCandidates:
         for description in RELAYS:
             if description.has_fn(data):
-                yield description.key, lambda d=description: EmucsBinarySensor(coordinator, d)
+                yield (
+                    description.key,
+                    partial(EmucsBinarySensor, coordinator, description),
+                )
 
     async_add_dynamic_entities(coordinator, async_add_entities, candidates)
 

@@ -136,7 +136,8 @@ async def _open(
         return await serial_asyncio_fast.create_serial_connection(
             loop, protocol_factory, target.device, baudrate=baudrate
         )
-    assert target.host is not None
+    if target.host is None or target.port is None:
+        raise ValueError("a link target needs a device or a host and port")
     return await loop.create_connection(protocol_factory, target.host, target.port)
 
 
@@ -207,15 +208,16 @@ class P1Connection:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, longest)
                     continue
-            if await self._read_until_down():
+            link = self._link
+            if link is not None and await self._read_until_down(*link):
                 delay = shortest  # a link that delivered telegrams starts afresh
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
 
-    async def _read_until_down(self) -> bool:
+    async def _read_until_down(
+        self, transport: asyncio.BaseTransport, protocol: _P1Protocol
+    ) -> bool:
         """Wait until the link is lost or silent; return whether telegrams arrived."""
-        assert self._link is not None
-        transport, protocol = self._link
         stats = self.stats
         opened = stats.opened_at or time.monotonic()
         before = self.stream.stats.telegrams
@@ -231,7 +233,11 @@ class P1Connection:
                 done, _ = await asyncio.wait({protocol.closed}, timeout=remaining)
                 if done:
                     exc = protocol.closed.result()
-                    detail = f"connection lost: {exc}" if exc else "connection closed by peer"
+                    detail = (
+                        f"connection lost: {exc}"
+                        if exc
+                        else "connection closed by peer"
+                    )
                     break
         finally:
             transport.close()
@@ -250,7 +256,10 @@ class P1Connection:
 
 
 async def async_probe(
-    target: LinkTarget, *, timeout: float = 15.0, baudrate: int = P1_BAUDRATE
+    target: LinkTarget,
+    *,
+    timeout: float = 15.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    baudrate: int = P1_BAUDRATE,
 ) -> Telegram:
     """Open the link and wait for one valid eMUCS telegram.
 
@@ -273,10 +282,12 @@ async def async_probe(
         transport, _ = await _open(target, lambda: protocol, baudrate)
     except (OSError, serial.SerialException, ValueError) as err:
         raise CannotOpenError(str(err)) from err
-    waiter = asyncio.ensure_future(got_one.wait())
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(got_one.wait())
     try:
         await asyncio.wait(
-            {waiter, protocol.closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            {waiter, protocol.closed},
+            timeout=timeout,
+            return_when=asyncio.FIRST_COMPLETED,
         )
     finally:
         waiter.cancel()
@@ -290,6 +301,7 @@ async def async_probe(
         )
     telegram = telegrams[0]
     if telegram.version is None or telegram.equipment_id is None:
-        raise NotEmucsError(f"/{telegram.header} without eMUCS version or equipment identifier")
+        raise NotEmucsError(
+            f"/{telegram.header} without eMUCS version or equipment identifier"
+        )
     return telegram
-

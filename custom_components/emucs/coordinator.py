@@ -78,13 +78,22 @@ class _SubmeterTracker:
 
     def update(self, device: MBusDevice) -> None:
         if device.equipment_id != self.equipment_id:  # another submeter on this channel
-            self.equipment_id, self.timestamp, self.value, self.rate = device.equipment_id, None, None, None
+            self.equipment_id, self.timestamp, self.value, self.rate = (
+                device.equipment_id,
+                None,
+                None,
+                None,
+            )
         reading = device.reading
         if reading is None or reading.timestamp == self.timestamp:
             return
         if self.value is not None and reading.value < self.value:
             return  # a glitch, not a reset: keep the last volume
-        if self.timestamp is not None and self.value is not None and reading.timestamp is not None:
+        if (
+            self.timestamp is not None
+            and self.value is not None
+            and reading.timestamp is not None
+        ):
             hours = (reading.timestamp - self.timestamp).total_seconds() / 3600
             if hours > 0:
                 self.rate = round((reading.value - self.value) / hours, 4)
@@ -117,12 +126,16 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
 
     def __init__(self, hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
         """Create the coordinator and its (not yet running) link."""
-        super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None
+        )
         self.connection = P1Connection(
             target_from_data(entry.data),
             on_telegram=self._handle_telegram,
             on_event=self._handle_link_event,
-            silence_timeout=entry.options.get(CONF_SILENCE_TIMEOUT, DEFAULT_SILENCE_TIMEOUT),
+            silence_timeout=entry.options.get(
+                CONF_SILENCE_TIMEOUT, DEFAULT_SILENCE_TIMEOUT
+            ),
         )
         self.publish_interval: float = entry.options.get(
             CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL
@@ -144,10 +157,14 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         """Start the link and the health checks; both stop with the entry."""
         entry = self.config_entry
         entry.async_create_background_task(
-            self.hass, self.connection.run(), f"{DOMAIN} P1 link {self.connection.target}"
+            self.hass,
+            self.connection.run(),
+            f"{DOMAIN} P1 link {self.connection.target}",
         )
         entry.async_on_unload(
-            async_track_time_interval(self.hass, self._async_check_health, HEALTH_INTERVAL)
+            async_track_time_interval(
+                self.hass, self._async_check_health, HEALTH_INTERVAL
+            )
         )
 
     async def _async_update_data(self) -> EmucsData:
@@ -194,7 +211,13 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
             previous = totals.get(key)
             if previous is not None and value < previous:
                 self.glitches += 1
-                LOGGER.debug("%s went back from %s to %s; keeping %s", key, previous, value, previous)
+                LOGGER.debug(
+                    "%s went back from %s to %s; keeping %s",
+                    key,
+                    previous,
+                    value,
+                    previous,
+                )
                 continue
             totals[key] = value
         result = dict(totals)
@@ -207,13 +230,20 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         return result
 
     def _publish_fast(self, telegram: Telegram) -> dict[str, float]:
-        values = {key: value for key in FAST if (value := telegram.number(key)) is not None}
+        values = {
+            key: value for key in FAST if (value := telegram.number(key)) is not None
+        }
         if obis.POWER_IMPORT in values and obis.POWER_EXPORT in values:
-            values[POWER_NET] = round(values[obis.POWER_IMPORT] - values[obis.POWER_EXPORT], 3)
+            values[POWER_NET] = round(
+                values[obis.POWER_IMPORT] - values[obis.POWER_EXPORT], 3
+            )
         if not self.publish_interval:
             return values
         # Publish the mean over the interval: every telegram counts, none is dropped.
-        now = time.monotonic()
+        # The meter's clock paces the interval, so a burst of buffered telegrams after
+        # a reconnect is averaged like the seconds it describes.
+        meter_time = telegram.timestamp
+        now = meter_time.timestamp() if meter_time is not None else time.monotonic()
         if not self._count:
             self._window_start = now
         sums = self._sums
@@ -221,13 +251,15 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
             sums[key] = sums.get(key, 0.0) + value
         self._count += 1
         if now - self._window_start >= self.publish_interval or not self._fast:
-            self._fast = {key: round(total / self._count, 3) for key, total in sums.items()}
+            self._fast = {
+                key: round(total / self._count, 3) for key, total in sums.items()
+            }
             sums.clear()
             self._count = 0
         return self._fast
 
     def _meter_changed(self, equipment_id: str) -> None:
-        """A different meter answers on this port: start its totals afresh."""
+        """Start the totals afresh: a different meter answers on this port."""
         if self.equipment_id is not None:
             LOGGER.warning(
                 "Meter %s now reports identifier %s: the meter was replaced, totals restart",
@@ -241,7 +273,10 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
                 is_fixable=False,
                 severity=ir.IssueSeverity.WARNING,
                 translation_key=ISSUE_METER_REPLACED,
-                translation_placeholders={"old": self.equipment_id, "new": equipment_id},
+                translation_placeholders={
+                    "old": self.equipment_id,
+                    "new": equipment_id,
+                },
             )
         self.equipment_id = equipment_id
         self._totals.clear()
@@ -264,7 +299,8 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         stats = self.connection.stats
         silent = (
             stats.opened_at is not None
-            and time.monotonic() - max(stats.opened_at, stats.last_telegram or 0) > SILENT_REPAIR_AFTER
+            and time.monotonic() - max(stats.opened_at, stats.last_telegram or 0)
+            > SILENT_REPAIR_AFTER
         )
         if silent:
             ir.async_create_issue(
@@ -283,7 +319,11 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         good = history[-1][0] - history[0][0]
         bad = history[-1][1] - history[0][1]
         issue_id = self._issue_id(ISSUE_CRC_ERRORS)
-        if len(history) > CRC_WINDOW and bad > 10 and bad > CRC_REPAIR_THRESHOLD * (good + bad):
+        if (
+            len(history) > CRC_WINDOW
+            and bad > 10
+            and bad > CRC_REPAIR_THRESHOLD * (good + bad)
+        ):
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,

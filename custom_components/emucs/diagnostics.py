@@ -22,7 +22,11 @@ TO_REDACT = {
     "ean",
     obis.EQUIPMENT_ID,
     obis.EAN,
-    *(f"0-{channel}:{part}" for channel in range(1, 9) for part in (obis.MBUS_EQUIPMENT_ID, obis.MBUS_EAN)),
+    *(
+        f"0-{channel}:{part}"
+        for channel in range(1, 9)
+        for part in (obis.MBUS_EQUIPMENT_ID, obis.MBUS_EAN)
+    ),
 }
 
 
@@ -60,7 +64,7 @@ async def async_get_config_entry_diagnostics(
 
 
 def _redact_raw(raw: bytes) -> list[str]:
-    """The telegram's lines with the values of identifying objects blanked."""
+    """Return the telegram's lines with the values of identifying objects blanked."""
     lines = []
     for line in raw.decode("latin-1").splitlines():
         code = line.partition("(")[0].strip()

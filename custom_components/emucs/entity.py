@@ -52,7 +52,9 @@ class EmucsEntity(CoordinatorEntity[EmucsCoordinator]):
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: EmucsCoordinator, description: EntityDescription) -> None:
+    def __init__(
+        self, coordinator: EmucsCoordinator, description: EntityDescription
+    ) -> None:
         """Bind the description to the meter device."""
         super().__init__(coordinator)
         self.entity_description = description
@@ -62,7 +64,9 @@ class EmucsEntity(CoordinatorEntity[EmucsCoordinator]):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, str(serial))},
             name="Electricity meter",
-            manufacturer="Sagemcom" if "SAG" in (telegram.equipment_id or "") else telegram.manufacturer,
+            manufacturer="Sagemcom"
+            if "SAG" in (telegram.equipment_id or "")
+            else telegram.manufacturer,
             model=meter_model(telegram),
             serial_number=telegram.equipment_id,
             sw_version=meter_sw_version(telegram),
@@ -75,7 +79,10 @@ class EmucsSubmeterEntity(CoordinatorEntity[EmucsCoordinator]):
     _attr_has_entity_name = True
 
     def __init__(
-        self, coordinator: EmucsCoordinator, description: EntityDescription, device: MBusDevice
+        self,
+        coordinator: EmucsCoordinator,
+        description: EntityDescription,
+        device: MBusDevice,
     ) -> None:
         """Bind the description to the submeter's own device."""
         super().__init__(coordinator)
@@ -84,7 +91,9 @@ class EmucsSubmeterEntity(CoordinatorEntity[EmucsCoordinator]):
         serial = coordinator.config_entry.unique_id
         key = submeter_key(device)
         self._attr_unique_id = f"{serial}_{key}_{description.key}"
-        model = MEDIUM_MODELS.get(device.medium or "", f"M-Bus device type {device.device_type}")
+        model = MEDIUM_MODELS.get(
+            device.medium or "", f"M-Bus device type {device.device_type}"
+        )
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, f"{serial}_{key}")},
             name=model,
@@ -95,7 +104,7 @@ class EmucsSubmeterEntity(CoordinatorEntity[EmucsCoordinator]):
 
     @property
     def device(self) -> MBusDevice | None:
-        """This submeter in the latest telegram, ``None`` if it is no longer sent."""
+        """Return the submeter in the latest telegram, ``None`` if no longer sent."""
         for device in self.coordinator.data.telegram.mbus:
             if device.channel == self.channel:
                 return device

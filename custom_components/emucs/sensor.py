@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -70,7 +71,9 @@ def _present(key: str) -> Callable[[EmucsData], bool]:
     return lambda data: key in data.telegram.objects
 
 
-def _energy(key: str, translation_key: str, tariff: str) -> EmucsSensorEntityDescription:
+def _energy(
+    key: str, translation_key: str, tariff: str
+) -> EmucsSensorEntityDescription:
     return EmucsSensorEntityDescription(
         key=f"{translation_key}_{tariff}",
         translation_key=translation_key,
@@ -95,7 +98,7 @@ def _fast(
     placeholders: dict[str, str] | None = None,
     enabled: bool = True,
 ) -> EmucsSensorEntityDescription:
-    """An instantaneous value, published as the mean over the publish interval."""
+    """Describe an instantaneous value, published as the mean over the interval."""
     return EmucsSensorEntityDescription(
         key=name,
         translation_key=translation_key or name,
@@ -110,7 +113,7 @@ def _fast(
     )
 
 
-def _enum(value: StateType | datetime, states: dict[int, str]) -> str | None:
+def _enum(value: object, states: dict[int, str]) -> str | None:
     return states.get(value) if isinstance(value, int) else None
 
 
@@ -126,9 +129,24 @@ PHASE_SENSORS: tuple[EmucsSensorEntityDescription, ...] = tuple(
     description
     for phase, (imp, exp, volt, curr) in enumerate(
         (
-            (obis.POWER_IMPORT_L1, obis.POWER_EXPORT_L1, obis.VOLTAGE_L1, obis.CURRENT_L1),
-            (obis.POWER_IMPORT_L2, obis.POWER_EXPORT_L2, obis.VOLTAGE_L2, obis.CURRENT_L2),
-            (obis.POWER_IMPORT_L3, obis.POWER_EXPORT_L3, obis.VOLTAGE_L3, obis.CURRENT_L3),
+            (
+                obis.POWER_IMPORT_L1,
+                obis.POWER_EXPORT_L1,
+                obis.VOLTAGE_L1,
+                obis.CURRENT_L1,
+            ),
+            (
+                obis.POWER_IMPORT_L2,
+                obis.POWER_EXPORT_L2,
+                obis.VOLTAGE_L2,
+                obis.CURRENT_L2,
+            ),
+            (
+                obis.POWER_IMPORT_L3,
+                obis.POWER_EXPORT_L3,
+                obis.VOLTAGE_L3,
+                obis.CURRENT_L3,
+            ),
         ),
         start=1,
     )
@@ -391,7 +409,9 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfVolume.CUBIC_METERS,
         suggested_display_precision=3,
         value_fn=_volume,
-        has_fn=lambda device: device.medium != "gas" and device.medium not in WATER_MEDIA,
+        has_fn=lambda device: (
+            device.medium != "gas" and device.medium not in WATER_MEDIA
+        ),
     ),
     EmucsSubmeterSensorEntityDescription(
         key="flow_rate",
@@ -406,7 +426,9 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
         key="reading_time",
         translation_key="reading_time",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda _, device: None if device.reading is None else device.reading.timestamp,
+        value_fn=lambda _, device: (
+            None if device.reading is None else device.reading.timestamp
+        ),
     ),
     EmucsSubmeterSensorEntityDescription(
         key="valve_state",
@@ -438,13 +460,13 @@ async def async_setup_entry(
     def candidates(data: EmucsData) -> EntityCandidates:
         for description in SENSORS:
             if description.has_fn(data):
-                yield description.key, lambda d=description: EmucsSensor(coordinator, d)
+                yield description.key, partial(EmucsSensor, coordinator, description)
         for device in data.telegram.mbus:
             for sub in SUBMETER_SENSORS:
                 if sub.has_fn(device):
                     yield (
                         f"{submeter_key(device)}_{sub.key}",
-                        lambda s=sub, dev=device: EmucsSubmeterSensor(coordinator, s, dev),
+                        partial(EmucsSubmeterSensor, coordinator, sub, device),
                     )
 
     async_add_dynamic_entities(coordinator, async_add_entities, candidates)

@@ -123,7 +123,11 @@ class MBusReading:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
-        return {"value": self.value, "unit": self.unit, "timestamp": _iso(self.timestamp)}
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "timestamp": _iso(self.timestamp),
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -314,7 +318,11 @@ def _hex_text(text: str) -> str:
 def _groups(rest: str) -> list[str]:
     """``(a)(b)`` or ``(a) (b)`` to ``["a", "b"]``."""
     groups = rest[1:-1].split(")(")
-    if rest[:1] == "(" and rest[-1:] == ")" and rest.count("(") == len(groups) == rest.count(")"):
+    if (
+        rest[:1] == "("
+        and rest[-1:] == ")"
+        and rest.count("(") == len(groups) == rest.count(")")
+    ):
         return groups
     if _GROUPS_RE.fullmatch(rest) is None:
         raise ValueError("malformed value groups")
@@ -322,7 +330,7 @@ def _groups(rest: str) -> list[str]:
 
 
 def _single(rest: str) -> str:
-    """The content of a one-group value ``(...)``."""
+    """Return the content of a one-group value ``(...)``."""
     inner = rest[1:-1]
     if rest[:1] == "(" and rest[-1:] == ")" and "(" not in inner and ")" not in inner:
         return inner
@@ -418,8 +426,12 @@ _READERS: Final[dict[ValueType, _Reader]] = {
     ValueType.PEAK_HISTORY: _read_peak_history,
 }
 # Channel-0 objects and channel objects (0-n:C.D.E) resolved to (spec, reader) once.
-_TABLE: Final = {obis: (spec, _READERS[spec.value_type]) for obis, spec in OBJECTS.items()}
-_CHANNEL_TABLE: Final = {part: (spec, _READERS[spec.value_type]) for part, spec in CHANNEL_OBJECTS.items()}
+_TABLE: Final = {
+    obis: (spec, _READERS[spec.value_type]) for obis, spec in OBJECTS.items()
+}
+_CHANNEL_TABLE: Final = {
+    part: (spec, _READERS[spec.value_type]) for part, spec in CHANNEL_OBJECTS.items()
+}
 
 _OBIS_RE: Final = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}")
 _OBJECT_START_RE: Final = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\s*\(")
@@ -480,12 +492,19 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
     if verify_crc:
         computed = crc16_arc(memoryview(data)[: end + 1])
         if computed != int(crc_text, 16):
-            raise P1DecodeError(f"CRC mismatch: telegram says {crc_text}, computed {computed:04X}")
+            raise P1DecodeError(
+                f"CRC mismatch: telegram says {crc_text}, computed {computed:04X}"
+            )
     # latin-1 maps every byte to one character, so a stray byte can only spoil the
     # object it sits in.
     header, newline, body = data[1:end].decode("latin-1").partition("\n")
     header = header.rstrip("\r")
-    if not newline or len(header) < 5 or not header[:3].isalpha() or not header[3].isdigit():
+    if (
+        not newline
+        or len(header) < 5
+        or not header[:3].isalpha()
+        or not header[3].isdigit()
+    ):
         raise P1DecodeError(f"malformed identification line: {header!r}")
 
     objects: dict[str, CosemObject] = {}
@@ -522,8 +541,10 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
                 if isinstance(obj.value, int):
                     relays[channel] = obj.value
             else:
-                if obj.timestamp is None and spec.value_type is ValueType.TIMED_NUMBER and (
-                    obj.unit is None or obj.value == 0
+                if (
+                    obj.timestamp is None
+                    and spec.value_type is ValueType.TIMED_NUMBER
+                    and (obj.unit is None or obj.value == 0)
                 ):
                     # (632525252525W)(00000.000): no time and no (or a zero) volume
                     # means the device has no reading yet: unknown, never 0 m3.
@@ -534,7 +555,9 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
         header=header,
         crc=crc_text,
         objects=objects,
-        mbus=tuple(_mbus_device(channel, parts) for channel, parts in sorted(channels.items())),
+        mbus=tuple(
+            _mbus_device(channel, parts) for channel, parts in sorted(channels.items())
+        ),
         relays=relays,
         raw=data,
     )
@@ -551,15 +574,24 @@ def _mbus_device(channel: int, parts: dict[str, CosemObject]) -> MBusDevice:
     reading_obj = parts.get(MBUS_READING_UNCORRECTED) or parts.get(MBUS_READING_5MIN)
     reading = None
     if reading_obj is not None and isinstance(reading_obj.value, float):
-        reading = MBusReading(value=reading_obj.value, unit=reading_obj.unit, timestamp=reading_obj.timestamp)
-    equipment_id, ean, valve = value(MBUS_EQUIPMENT_ID), value(MBUS_EAN), value(MBUS_VALVE)
+        reading = MBusReading(
+            value=reading_obj.value,
+            unit=reading_obj.unit,
+            timestamp=reading_obj.timestamp,
+        )
+    equipment_id, ean, valve = (
+        value(MBUS_EQUIPMENT_ID),
+        value(MBUS_EAN),
+        value(MBUS_VALVE),
+    )
     return MBusDevice(
         channel=channel,
         device_type=device_type,
         medium=None if device_type is None else MEDIA.get(device_type),
-        equipment_id=equipment_id if isinstance(equipment_id, str) and equipment_id else None,
+        equipment_id=equipment_id
+        if isinstance(equipment_id, str) and equipment_id
+        else None,
         ean=ean if isinstance(ean, str) and ean else None,
         valve=valve if isinstance(valve, int) else None,
         reading=reading,
     )
-

@@ -136,11 +136,17 @@ class P1Framer:
             bang = buf.find(b"!", self._scan)
             slash = buf.find(b"/", self._scan, len(buf) if bang < 0 else bang)
             if slash >= 0:
-                self._reject(RejectReason.TRUNCATED, "a new telegram started before '!'", slash)
+                self._reject(
+                    RejectReason.TRUNCATED, "a new telegram started before '!'", slash
+                )
                 continue
             if bang < 0:
                 if len(buf) > self.max_size:
-                    self._reject(RejectReason.OVERSIZE, f"no '!' within {self.max_size} bytes", len(buf))
+                    self._reject(
+                        RejectReason.OVERSIZE,
+                        f"no '!' within {self.max_size} bytes",
+                        len(buf),
+                    )
                     continue
                 self._scan = len(buf)
                 break
@@ -149,7 +155,11 @@ class P1Framer:
                 break
             digits = buf[bang + 1 : bang + 5]
             if not _HEX.issuperset(digits):
-                self._reject(RejectReason.BAD_CRC_FIELD, f"'!' followed by {bytes(digits)!r}", bang + 1)
+                self._reject(
+                    RejectReason.BAD_CRC_FIELD,
+                    f"'!' followed by {bytes(digits)!r}",
+                    bang + 1,
+                )
                 continue
             expected = int(digits, 16)
             computed = crc16_arc(memoryview(buf)[: bang + 1])

@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# Sourced by scripts/test, scripts/bench and scripts/lint: sets $repo, makes sure
+# $repo/.venv exists with requirements_test.txt installed, and activates it.
+# EMUCS_PYTHON=/path/to/python overrides the interpreter choice.
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo/.venv"
+requirements="$repo/requirements_test.txt"
+
+# Print the real path of an interpreter that runs (pyenv shims for a version
+# that is not selected exist but fail) and is 3.13 or newer.
+usable_python() {
+  "$1" -c 'import sys; sys.version_info >= (3, 13) or sys.exit(1); print(sys.executable)' \
+    2>/dev/null
+}
+
+pick_python() {
+  local candidate
+  if [[ -n "${EMUCS_PYTHON:-}" ]]; then
+    usable_python "$EMUCS_PYTHON" && return
+    echo "EMUCS_PYTHON=$EMUCS_PYTHON is not a working Python >= 3.13" >&2
+    return 1
+  fi
+  for candidate in python3.14 python3.13; do
+    command -v "$candidate" >/dev/null && usable_python "$candidate" && return
+  done
+  # Newest pyenv 3.14.x / 3.13.x (plain releases, not free-threaded "t" builds).
+  while read -r candidate; do
+    usable_python "$candidate/bin/python3" && return
+  done < <(find "${PYENV_ROOT:-$HOME/.pyenv}/versions" -mindepth 1 -maxdepth 1 \
+    -regex '.*/3\.1[34]\.[0-9]+' 2>/dev/null | sort -rV)
+  echo "No Python 3.13 or 3.14 found (PATH or ${PYENV_ROOT:-$HOME/.pyenv}/versions)." >&2
+  return 1
+}
+
+minor_version() {
+  "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null
+}
+
+ensure_venv() {
+  local py want have stamp
+  py="$(pick_python)" || return 1
+  want="$(minor_version "$py")"
+  have="$(minor_version "$venv/bin/python" || true)"
+  if [[ "$have" != "$want" ]]; then
+    echo "Creating .venv with $py (Python $want)" >&2
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+  fi
+  stamp="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$stamp" ]]; then
+    echo "Installing requirements_test.txt into .venv (first time: a few minutes)" >&2
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$requirements"
+    echo "$stamp" >"$venv/.requirements.sha256"
+  fi
+  export VIRTUAL_ENV="$venv"
+  export PATH="$venv/bin:$PATH"
+  unset PYTHONHOME
+}
+
+ensure_venv
