@@ -2,7 +2,8 @@
 
 Reads a P1 byte stream from a file, stdin or a live port, prints every valid telegram
 (a table, or one JSON object per line with ``--json``) and reports rejected telegrams
-on stderr. No Home Assistant import on this path.
+on stderr. This module and the protocol package import no Home Assistant code
+(``python -m`` still runs the package ``__init__``, which does).
 
 Exit status: 0 at end of input (also when a port is closed by its peer), 2 when the
 input cannot be opened or read, 130 on Ctrl-C, 141 when stdout is closed (``| head``).
@@ -227,12 +228,10 @@ def format_table(telegram: Telegram) -> str:
         elif obj.deactivated:
             value = "deactivated"
         elif isinstance(obj.value, tuple):
-            value = f"{len(obj.value)} months"
+            value = _plural(len(obj.value), "month")
         else:
             value = _text(obj.value, obj.unit)
-        timed = (
-            obj.timestamp is not None or obj.spec.value_type is ValueType.TIMED_NUMBER
-        )
+        timed = obj.spec.value_type is ValueType.TIMED_NUMBER
         rows.append((obis, obj.spec.name, value, _time(obj.timestamp) if timed else ""))
         if isinstance(obj.value, tuple):
             rows.extend(
