@@ -523,7 +523,12 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
         channel = 0
         if entry is None and obis[:2] == "0-":
             channel_text, _, part = obis[2:].partition(":")
-            if channel_text.isdigit() and 1 <= int(channel_text) <= 8:
+            # isascii(): '²' (a latin-1 byte) is a str.isdigit() digit that int() refuses.
+            if (
+                channel_text.isascii()
+                and channel_text.isdigit()
+                and 1 <= int(channel_text) <= 8
+            ):
                 channel = int(channel_text)
                 entry = _CHANNEL_TABLE.get(part)
         if entry is None:

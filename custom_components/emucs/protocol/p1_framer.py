@@ -150,6 +150,16 @@ class P1Framer:
                     continue
                 self._scan = len(buf)
                 break
+            if bang + 5 > self.max_size:
+                # Checked before waiting for the CRC digits: otherwise a '!' late in
+                # a big chunk would let the buffer (and an emitted telegram) exceed
+                # max_size.
+                self._reject(
+                    RejectReason.OVERSIZE,
+                    f"telegram longer than {self.max_size} bytes",
+                    bang + 1,
+                )
+                continue
             if len(buf) < bang + 5:
                 self._scan = bang
                 break

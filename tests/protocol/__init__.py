@@ -1,0 +1,1 @@
+"""Tests of the sans-IO protocol core (custom_components/emucs/protocol)."""
