@@ -1,0 +1,1 @@
+"""Tests of the Home Assistant integration, end to end through real ports."""
