@@ -43,8 +43,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> bo
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
-    """Apply new options by reloading."""
-    await hass.config_entries.async_reload(entry.entry_id)
+    """Apply new options by reloading; data changes (reconfigure) reload on their own."""
+    if entry.options != entry.runtime_data.options:
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -26,6 +26,8 @@ P1_BAUDRATE = 115200
 DEFAULT_SILENCE_TIMEOUT = 10.0
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
+OPEN_TIMEOUT = 10.0
+"""Seconds an open may take: a TCP connect to a dead dongle otherwise hangs ~2 min."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,10 +129,9 @@ class _P1Protocol(asyncio.Protocol):
             self.closed.set_result(exc)
 
 
-async def _open(
+async def _connect(
     target: LinkTarget, protocol_factory: Callable[[], asyncio.Protocol], baudrate: int
 ) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
-    """Open the link. Raises OSError or serial.SerialException."""
     loop = asyncio.get_running_loop()
     if target.device is not None:
         return await serial_asyncio_fast.create_serial_connection(
@@ -139,6 +140,19 @@ async def _open(
     if target.host is None or target.port is None:
         raise ValueError("a link target needs a device or a host and port")
     return await loop.create_connection(protocol_factory, target.host, target.port)
+
+
+async def _open(
+    target: LinkTarget, protocol_factory: Callable[[], asyncio.Protocol], baudrate: int
+) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+    """Open the link. Raises CannotOpenError."""
+    try:
+        async with asyncio.timeout(OPEN_TIMEOUT):
+            return await _connect(target, protocol_factory, baudrate)
+    except TimeoutError as err:
+        raise CannotOpenError(f"no answer within {OPEN_TIMEOUT:g} s") from err
+    except (OSError, serial.SerialException, ValueError) as err:
+        raise CannotOpenError(str(err) or type(err).__name__) from err
 
 
 class P1Connection:
@@ -185,9 +199,9 @@ class P1Connection:
         protocol = _P1Protocol(self.stream, self._data_received)
         try:
             transport, _ = await _open(self.target, lambda: protocol, self._baudrate)
-        except (OSError, serial.SerialException, ValueError) as err:
+        except CannotOpenError as err:
             self.stats.last_error = f"cannot open {self.target}: {err}"
-            raise CannotOpenError(self.stats.last_error) from err
+            raise
         self._link = (transport, protocol)
         self.stream.reset()
         self.stats.connects += 1
@@ -278,10 +292,7 @@ async def async_probe(
             got_one.set()
 
     protocol = _P1Protocol(stream, on_data)
-    try:
-        transport, _ = await _open(target, lambda: protocol, baudrate)
-    except (OSError, serial.SerialException, ValueError) as err:
-        raise CannotOpenError(str(err)) from err
+    transport, _ = await _open(target, lambda: protocol, baudrate)
     waiter: asyncio.Future[Any] = asyncio.ensure_future(got_one.wait())
     try:
         await asyncio.wait(

@@ -129,6 +129,8 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         super().__init__(
             hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None
         )
+        self.options = dict(entry.options)
+        """The options this coordinator runs with; a change needs a reload."""
         self.connection = P1Connection(
             target_from_data(entry.data),
             on_telegram=self._handle_telegram,
