@@ -105,11 +105,10 @@ class LinkStats:
         }
 
 
-class _P1Protocol(asyncio.Protocol):
-    """Feeds received bytes to a P1Stream; never lets an exception escape."""
+class _LinkProtocol(asyncio.Protocol):
+    """Hands received bytes on; never lets an exception escape into the transport."""
 
-    def __init__(self, stream: P1Stream, on_data: Callable[[bytes], None]) -> None:
-        self._stream = stream
+    def __init__(self, on_data: Callable[[bytes], None]) -> None:
         self._on_data = on_data
         self.closed: asyncio.Future[Exception | None] = (
             asyncio.get_running_loop().create_future()
@@ -155,29 +154,32 @@ async def _open(
         raise CannotOpenError(str(err) or type(err).__name__) from err
 
 
-class P1Connection:
-    """Keeps a link to the meter: open, read, detect silence, reconnect with backoff."""
+class MeterLink:
+    """Keeps a link to a meter port: open, read, detect silence, reconnect with backoff.
+
+    ``on_data`` gets every chunk of bytes; the owner calls ``mark_alive`` when the
+    bytes made sense (a valid telegram or frame): silence means nothing valid.
+    """
 
     def __init__(
         self,
         target: LinkTarget,
         *,
-        on_telegram: Callable[[Telegram], None],
+        on_data: Callable[[bytes], None],
         on_event: Callable[[LinkEvent, str | None], None],
         silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
         baudrate: int = P1_BAUDRATE,
         backoff: tuple[float, float] = (MIN_BACKOFF, MAX_BACKOFF),
     ) -> None:
-        """Create a connection manager; nothing is opened until ``run``."""
+        """Create a link manager; nothing is opened until ``run``."""
         self.target = target
-        self.stream = P1Stream()
         self.stats = LinkStats()
-        self._on_telegram = on_telegram
+        self._on_data = on_data
         self._on_event = on_event
         self._silence_timeout = silence_timeout
         self._baudrate = baudrate
         self._backoff = backoff
-        self._link: tuple[asyncio.BaseTransport, _P1Protocol] | None = None
+        self._link: tuple[asyncio.BaseTransport, _LinkProtocol] | None = None
 
     def _emit(self, event: LinkEvent, detail: str | None) -> None:
         try:
@@ -187,23 +189,25 @@ class P1Connection:
 
     def _data_received(self, data: bytes) -> None:
         self.stats.bytes_received += len(data)
-        for telegram in self.stream.feed(data):
-            self.stats.last_telegram = time.monotonic()
-            try:
-                self._on_telegram(telegram)
-            except Exception:
-                _LOGGER.exception("Error handling a telegram")
+        self._on_data(data)
+
+    def mark_alive(self) -> None:
+        """Note that valid data arrived (resets the silence watchdog)."""
+        self.stats.last_telegram = time.monotonic()
+
+    def _opened(self) -> None:
+        """Start afresh on a new link; subclasses reset their decoders here."""
 
     async def async_connect(self) -> None:
         """Open the link; raises CannotOpenError. ``run`` then reads from it."""
-        protocol = _P1Protocol(self.stream, self._data_received)
+        protocol = _LinkProtocol(self._data_received)
         try:
             transport, _ = await _open(self.target, lambda: protocol, self._baudrate)
         except CannotOpenError as err:
             self.stats.last_error = f"cannot open {self.target}: {err}"
             raise
         self._link = (transport, protocol)
-        self.stream.reset()
+        self._opened()
         self.stats.connects += 1
         self.stats.connected = True
         self.stats.opened_at = time.monotonic()
@@ -224,17 +228,16 @@ class P1Connection:
                     continue
             link = self._link
             if link is not None and await self._read_until_down(*link):
-                delay = shortest  # a link that delivered telegrams starts afresh
+                delay = shortest  # a link that delivered valid data starts afresh
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
 
     async def _read_until_down(
-        self, transport: asyncio.BaseTransport, protocol: _P1Protocol
+        self, transport: asyncio.BaseTransport, protocol: _LinkProtocol
     ) -> bool:
-        """Wait until the link is lost or silent; return whether telegrams arrived."""
+        """Wait until the link is lost or silent; return whether valid data arrived."""
         stats = self.stats
         opened = stats.opened_at or time.monotonic()
-        before = self.stream.stats.telegrams
         event, detail = LinkEvent.LOST, "connection closed"
         try:
             while True:
@@ -242,7 +245,7 @@ class P1Connection:
                 remaining = last + self._silence_timeout - time.monotonic()
                 if remaining <= 0:
                     event = LinkEvent.SILENT
-                    detail = f"no valid telegram for {self._silence_timeout:g} s"
+                    detail = f"no valid data for {self._silence_timeout:g} s"
                     break
                 done, _ = await asyncio.wait({protocol.closed}, timeout=remaining)
                 if done:
@@ -261,12 +264,48 @@ class P1Connection:
             stats.disconnects += 1
         stats.last_error = detail
         self._emit(event, detail)
-        return self.stream.stats.telegrams > before
+        return stats.last_telegram is not None and stats.last_telegram > opened
 
     def close(self) -> None:
         """Close the current link now (the run loop reconnects unless cancelled)."""
         if self._link is not None:
             self._link[0].close()
+
+
+class P1Connection(MeterLink):
+    """A P1 link: bytes go through a P1Stream, valid telegrams to ``on_telegram``."""
+
+    def __init__(
+        self,
+        target: LinkTarget,
+        *,
+        on_telegram: Callable[[Telegram], None],
+        on_event: Callable[[LinkEvent, str | None], None],
+        silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
+        backoff: tuple[float, float] = (MIN_BACKOFF, MAX_BACKOFF),
+    ) -> None:
+        """Create a P1 link manager; nothing is opened until ``run``."""
+        super().__init__(
+            target,
+            on_data=self._feed,
+            on_event=on_event,
+            silence_timeout=silence_timeout,
+            baudrate=P1_BAUDRATE,
+            backoff=backoff,
+        )
+        self.stream = P1Stream()
+        self._on_telegram = on_telegram
+
+    def _opened(self) -> None:
+        self.stream.reset()
+
+    def _feed(self, data: bytes) -> None:
+        for telegram in self.stream.feed(data):
+            self.mark_alive()
+            try:
+                self._on_telegram(telegram)
+            except Exception:
+                _LOGGER.exception("Error handling a telegram")
 
 
 async def async_probe(
@@ -291,7 +330,7 @@ async def async_probe(
         if telegrams:
             got_one.set()
 
-    protocol = _P1Protocol(stream, on_data)
+    protocol = _LinkProtocol(on_data)
     transport, _ = await _open(target, lambda: protocol, baudrate)
     waiter: asyncio.Future[Any] = asyncio.ensure_future(got_one.wait())
     try:
