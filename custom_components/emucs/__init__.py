@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -53,7 +54,8 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Allow removing a submeter the meter no longer reports; never the meter itself."""
     serial = entry.unique_id
-    data = entry.runtime_data.data
+    # runtime_data only exists while loaded; otherwise no telegram says what is present.
+    data = entry.runtime_data.data if entry.state is ConfigEntryState.LOADED else None
     current = (
         set()
         if data is None

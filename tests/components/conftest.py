@@ -19,13 +19,17 @@ meter is stopped at teardown, before Home Assistant's lingering-task check.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 import contextlib
 import os
 import tty
+from unittest.mock import PropertyMock, patch
 
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
+from custom_components.emucs.connection import P1Connection
 from tests.telegrams import build_telegram, load_template
 
 DEFAULT_INTERVAL = 0.2
@@ -217,3 +221,44 @@ async def make_tcp_meter(
 async def tcp_meter(make_tcp_meter: Callable[..., Awaitable[TcpMeter]]) -> TcpMeter:
     """Return a loopback TCP meter sending the eMUCS E.2.1 three-phase telegram."""
     return await make_tcp_meter()
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create entities that are disabled by default as enabled (HA core's fixture)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reconnect after 0.05-0.2 s instead of 1-60 s.
+
+    ``P1Connection`` binds its default backoff when the class is defined, so the
+    module constants MIN_BACKOFF/MAX_BACKOFF cannot lower it: set the default.
+    """
+    monkeypatch.setitem(P1Connection.__init__.__kwdefaults__, "backoff", (0.05, 0.2))
+
+
+@pytest.fixture
+def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail a test in which Home Assistant or we log that something is deprecated."""
+    yield
+    deprecated = [
+        r.getMessage() for r in caplog.records if "deprecat" in r.getMessage().lower()
+    ]
+    assert not deprecated
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Serialize states and registry entries as Home Assistant's own tests do.
+
+    pytest-homeassistant-custom-component defines this fixture too, but syrupy's
+    plugin fixture of the same name wins over it.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
