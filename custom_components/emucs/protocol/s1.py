@@ -65,6 +65,18 @@ INFO_PER_PERIOD: Final = 0x02
 INFO_FOUR_WIRE: Final = 0x04
 INFO_VALID: Final = 0x08
 INFO_NEUTRAL: Final = 0x10
+_INFO_FLAGS: Final = tuple(
+    (
+        bool(info & INFO_POLYPHASE),
+        bool(info & INFO_PER_PERIOD),
+        bool(info & INFO_FOUR_WIRE),
+        bool(info & INFO_VALID),
+        bool(info & INFO_NEUTRAL),
+        info >> 5,
+    )
+    for info in range(256)
+)
+"""The flag fields of ``S1Frame`` for each information byte."""
 
 
 def sample_rate(info: int, sampling: int, frequency_hz: float) -> float:
@@ -117,6 +129,51 @@ class S1Frame:
         """Samples per second this frame's fields announce."""
         return sample_rate(self.info, self.sampling, self.frequency_hz)
 
+    @classmethod
+    def from_fields(
+        cls,
+        *,
+        frame_type: int,
+        meter_id: str,
+        info: int,
+        sampling: int,
+        frequency_hz: float,
+        sequence: int,
+        v1: float,
+        i1: float,
+        v2: float,
+        i2: float,
+        v3: float,
+        i3: float,
+        i_n: float,
+    ) -> S1Frame:
+        """Return a frame whose flag fields are the bits of ``info``.
+
+        Both decoders build frames here; a table lookup costs less than the bit tests.
+        """
+        polyphase, per_period, four_wire, valid, neutral, version = _INFO_FLAGS[info]
+        return cls(
+            frame_type=frame_type,
+            meter_id=meter_id,
+            info=info,
+            polyphase=polyphase,
+            per_period=per_period,
+            four_wire=four_wire,
+            all_samples_valid=valid,
+            neutral_measured=neutral,
+            format_version=version,
+            sampling=sampling,
+            frequency_hz=frequency_hz,
+            sequence=sequence,
+            v1=v1,
+            i1=i1,
+            v2=v2,
+            i2=i2,
+            v3=v3,
+            i3=i3,
+            i_n=i_n,
+        )
+
 
 def _int24(data: bytes | bytearray, offset: int) -> int:
     return int.from_bytes(data[offset : offset + 3], "big", signed=True)
@@ -133,21 +190,14 @@ def decode_frame(data: bytes | bytearray, offset: int = 0) -> S1Frame:
     as the batch decoder's so both give bit-identical floats.
     """
     o = offset
-    info = data[o + OFF_INFO]
     v1, v2, v3 = (_int16(data, o + k) * VOLT_PER_LSB for k in OFF_VOLTAGES)
     i1, i2, i3, i_n = (_int24(data, o + k) * AMPERE_PER_LSB for k in OFF_CURRENTS)
-    return S1Frame(
+    return S1Frame.from_fields(
         frame_type=data[o + OFF_TYPE],
         meter_id=bytes(data[o + OFF_METER_ID : o + OFF_INFO]).decode(
             "ascii", "replace"
         ),
-        info=info,
-        polyphase=bool(info & INFO_POLYPHASE),
-        per_period=bool(info & INFO_PER_PERIOD),
-        four_wire=bool(info & INFO_FOUR_WIRE),
-        all_samples_valid=bool(info & INFO_VALID),
-        neutral_measured=bool(info & INFO_NEUTRAL),
-        format_version=info >> 5,
+        info=data[o + OFF_INFO],
         sampling=data[o + OFF_SAMPLING],
         frequency_hz=int.from_bytes(data[o + OFF_FREQUENCY : o + OFF_SEQUENCE], "big")
         / 1000.0,

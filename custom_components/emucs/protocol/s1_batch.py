@@ -35,10 +35,7 @@ from .s1 import (
     CONTROL,
     FLAG,
     FRAME_SIZE,
-    INFO_FOUR_WIRE,
-    INFO_NEUTRAL,
     INFO_PER_PERIOD,
-    INFO_POLYPHASE,
     INFO_VALID,
     LENGTH,
     OFF_CLOSE,
@@ -259,16 +256,10 @@ class S1Batch:
             )
         ):
             frames.append(
-                S1Frame(
+                S1Frame.from_fields(
                     frame_type=ftype,
                     meter_id=self.meter_id_at(k),
                     info=info,
-                    polyphase=bool(info & INFO_POLYPHASE),
-                    per_period=bool(info & INFO_PER_PERIOD),
-                    four_wire=bool(info & INFO_FOUR_WIRE),
-                    all_samples_valid=bool(info & INFO_VALID),
-                    neutral_measured=bool(info & INFO_NEUTRAL),
-                    format_version=info >> 5,
                     sampling=sampling,
                     frequency_hz=freq[k],
                     sequence=seq,
