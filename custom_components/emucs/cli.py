@@ -1,8 +1,9 @@
-"""Command line: ``python -m custom_components.emucs p1 [PATH|-] [--json] [--port URL]``.
+"""Command line: ``python -m custom_components.emucs {p1,s1} [PATH|-] [--json] [--port URL]``.
 
-Reads a P1 byte stream from a file, stdin or a live port, prints every valid telegram
-(a table, or one JSON object per line with ``--json``) and reports rejected telegrams
-on stderr. This module and the protocol package import no Home Assistant code
+Reads a byte stream from a file, stdin or a live port. ``p1`` prints every valid
+telegram and reports rejected telegrams on stderr; ``s1`` prints a power-quality
+summary per second of meter time. Output is a table, or one JSON object per line
+with ``--json``. This module and the protocol package import no Home Assistant code
 (``python -m`` still runs the package ``__init__``, which does).
 
 Exit status: 0 at end of input (also when a port is closed by its peer), 2 when the
@@ -12,22 +13,36 @@ input cannot be opened or read, 130 on Ctrl-C, 141 when stdout is closed (``| he
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import closing
 from datetime import datetime
 import io
 import json
 import os
+import select
 import sys
 from typing import BinaryIO, Final
 
-from .protocol import P1Stream, Rejection, Telegram
+from .protocol import (
+    P1Stream,
+    Rejection,
+    S1Analyzer,
+    S1BatchDecoder,
+    S1Summary,
+    Telegram,
+)
 from .protocol.obis import ValueType
+from .protocol.s1 import STANDARD_TYPE
 
 __all__ = ["main"]
 
 CHUNK_SIZE: Final = 64 * 1024
+READ_TIMEOUT: Final = 0.5
+"""Seconds a port read waits, so Ctrl-C is seen on every platform."""
 P1_BAUDRATE: Final = 115200
+S1_BAUDRATE: Final = 2_000_000
+S1_BATCH_BYTES: Final = 18_000
+"""About 100 ms of a 4 kHz stream: a port's small reads are decoded in batches."""
 EXIT_INPUT_ERROR: Final = 2
 EXIT_INTERRUPTED: Final = 130
 EXIT_BROKEN_PIPE: Final = 141
@@ -65,17 +80,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode the ports of Belgian digital electricity meters (eMUCS).",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    _add_p1(
+    _add_command(
         commands.add_parser(
             "p1",
             help="decode P1 telegrams",
             description="Decode P1 telegrams (DSMR-P1 5.0.2 / eMUCS-P1) from a file, stdin or a live port.",
-        )
+        ),
+        _run_p1,
+        P1_BAUDRATE,
+    )
+    _add_command(
+        commands.add_parser(
+            "s1",
+            help="summarise an S1 sample stream per second",
+            description="Decode an eMUCS-S1 sample stream from a file, stdin or a live port "
+            "and print RMS values, powers, THD and frequency per second of meter time.",
+        ),
+        _run_s1,
+        S1_BAUDRATE,
     )
     return parser
 
 
-def _add_p1(parser: argparse.ArgumentParser) -> None:
+def _add_command(
+    parser: argparse.ArgumentParser, command: Command, baudrate: int
+) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "path",
@@ -86,14 +115,14 @@ def _add_p1(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--port",
         metavar="URL",
-        help="live port at 115200 8N1: /dev/ttyUSB0, socket://host:port, rfc2217://host:port",
+        help=f"live port at {baudrate} 8N1: /dev/ttyUSB0, socket://host:port, rfc2217://host:port",
     )
     parser.add_argument(
         "--json",
         action="store_true",
         help="one JSON object per line (the documented contract)",
     )
-    parser.set_defaults(command=_run_p1)
+    parser.set_defaults(command=command)
 
 
 def _run_p1(args: argparse.Namespace) -> int:
@@ -143,6 +172,145 @@ def _report(rejections: list[Rejection], stream: P1Stream, shown: int) -> int:
     return total
 
 
+def _run_s1(args: argparse.Namespace) -> int:
+    as_json: bool = args.json
+    _configure_stdout(as_json)
+    decoder = S1BatchDecoder()
+    analyzer = S1Analyzer()
+    show = _s1_json_line if as_json else format_s1_table
+    try:
+        with closing(read_input(args.path, args.port, baudrate=S1_BAUDRATE)) as chunks:
+            for data in _batches(chunks, S1_BATCH_BYTES):
+                for summary in analyzer.feed(decoder.feed(data)):
+                    _write(show(summary))
+    except KeyboardInterrupt:
+        _s1_totals(decoder)
+        raise
+    # A window is printed once a frame beyond its end arrives. The unfinished one is
+    # not: over a part of a cycle its values would miss the accuracy of a whole one.
+    if (rest := analyzer.flush()) is not None:
+        print(
+            f"not summarised: input ended {rest.duration_s:.3f} s into a window "
+            f"({_plural(rest.frames, 'frame')}, {rest.missed_frames} missed)",
+            file=sys.stderr,
+        )
+    _s1_totals(decoder)
+    return 0
+
+
+def _batches(chunks: Iterable[bytes], size: int) -> Generator[bytes]:
+    """Join small chunks until ``size`` bytes (or the end): one decode per batch."""
+    pending = bytearray()
+    for chunk in chunks:
+        pending += chunk
+        if len(pending) >= size:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def _s1_totals(decoder: S1BatchDecoder) -> None:
+    stats = decoder.stats
+    line = (
+        f"{_plural(stats.frames, 'frame')}, {_plural(stats.fcs_errors, 'CRC error')}, "
+        f"{stats.missed_frames} missed, {stats.discarded_bytes} bytes discarded"
+    )
+    if stats.invalid_sample_frames:
+        line += f", {stats.invalid_sample_frames} with invalid samples"
+    if set(stats.frame_types) - {STANDARD_TYPE}:
+        types = ", ".join(
+            f"0x{ftype:02X} x{count}"
+            for ftype, count in sorted(stats.frame_types.items())
+        )
+        line += f"; frame types {types}"
+    print(line, file=sys.stderr)
+
+
+def _s1_json_line(summary: S1Summary) -> str:
+    data = summary.to_dict()
+    data["events"] = [event.to_dict() for event in summary.events]
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def format_s1_table(summary: S1Summary) -> str:
+    """Return one S1 window as a readable table (ends with a blank line)."""
+    end = summary.start_s + summary.duration_s
+    if not summary.polyphase:
+        wiring = "single-phase"
+    elif summary.four_wire:
+        wiring = "3-phase 4-wire"
+    else:
+        wiring = "3-phase 3-wire (Aron: L1 = U12, L3 = U32)"
+    sampling = summary.sampling.replace("_", " ")
+    frequency = _number(summary.frequency_hz, ".3f", " Hz")
+    counts = (
+        f"{_plural(summary.frames, 'frame')}, "
+        f"{_plural(summary.crc_errors, 'CRC error')}, {summary.missed_frames} missed"
+    )
+    lines = [
+        f"S1 {summary.start_s:.3f}-{end:.3f} s  meter {summary.meter_id}  {wiring}",
+        f"  {summary.sample_rate_hz:.2f} samples/s ({sampling}), {frequency}; {counts}",
+    ]
+    rows: list[tuple[str, ...]] = [
+        ("", "U V", "I A", "P W", "S VA", "N var", "PF", "THD U %", "THD I %")
+    ]
+    rows.extend(
+        (
+            name,
+            _number(p.voltage_rms, ".2f"),
+            _number(p.current_rms, ".3f"),
+            _number(p.active_power, ".1f"),
+            _number(p.apparent_power, ".1f"),
+            _number(p.reactive_power, ".1f"),
+            _number(p.power_factor, ".3f"),
+            _number(p.thd_voltage, ".2f"),
+            _number(p.thd_current, ".2f"),
+        )
+        for name, p in summary.phases.items()
+    )
+    if (total := summary.total) is not None:
+        rows.append(
+            (
+                "Total",
+                "",
+                "",
+                _number(total.active_power, ".1f"),
+                _number(total.apparent_power, ".1f"),
+                _number(total.reactive_power, ".1f"),
+                _number(total.power_factor, ".3f"),
+                "",
+                "",
+            )
+        )
+    if summary.neutral_current_rms is not None and summary.phases:
+        rows.append(
+            ("Neutral", "", _number(summary.neutral_current_rms, ".3f"), *[""] * 6)
+        )
+    if len(rows) == 1:
+        lines.append("  too few samples for values")
+    else:
+        widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+        lines.extend(
+            "  "
+            + "  ".join(
+                cell.ljust(width) if k == 0 else cell.rjust(width)
+                for k, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+            for row in rows
+        )
+    lines.extend(
+        f"  {event.kind} {event.phase} at {event.start_s:.3f} s for {event.duration_s:.3f} s: "
+        f"{event.depth_percent:.1f} % ({event.extreme_voltage:.1f} V)"
+        for event in summary.events
+    )
+    return "\n".join(lines) + "\n\n"
+
+
+def _number(value: float | None, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
 def read_input(
     path: str | None, port: str | None, *, baudrate: int
 ) -> Generator[bytes]:
@@ -185,9 +353,18 @@ def _read_port(url: str, baudrate: int) -> Generator[bytes]:
         import serial
     except ImportError as err:
         raise InputError("--port needs pyserial (pip install pyserial)") from err
+    # pyserial's in_waiting of a socket:// port says only 0 or 1, so reading that
+    # much would take one byte per call (far too slow for S1). There we wait with
+    # select and read without a timeout: one recv per call, whatever it holds.
+    tcp = url.startswith("socket://")
     try:
         port = serial.serial_for_url(
-            url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1, timeout=0.5
+            url,
+            baudrate=baudrate,
+            bytesize=8,
+            parity="N",
+            stopbits=1,
+            timeout=0 if tcp else READ_TIMEOUT,
         )
     except (OSError, ValueError) as err:
         raise InputError(f"cannot open {url}: {err}") from err
@@ -200,9 +377,14 @@ def _read_port(url: str, baudrate: int) -> Generator[bytes]:
         )
         while True:
             try:
-                # Ask only for what is there (at least one byte, waiting up to the
-                # timeout): pyserial drops a partial read when the peer closes.
-                data: bytes = port.read(port.in_waiting or 1)
+                if tcp:
+                    if not select.select([port], [], [], READ_TIMEOUT)[0]:
+                        continue
+                    data: bytes = port.read(CHUNK_SIZE)
+                else:
+                    # Ask only for what is there (at least one byte, waiting up to
+                    # the timeout): pyserial drops a partial read when the peer closes.
+                    data = port.read(port.in_waiting or 1)
             except (OSError, ValueError) as err:
                 print(f"port closed: {err}", file=sys.stderr)
                 return

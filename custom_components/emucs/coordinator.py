@@ -145,8 +145,8 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         self.equipment_id: str | None = entry.unique_id
         self._totals: dict[str, float] = {}
         self._sums: dict[str, float] = {}
-        self._count = 0
-        self._window_start = 0.0
+        self._counts: dict[str, int] = {}
+        self._window_start: float | None = None
         self._fast: dict[str, float] = {}
         self._submeters: dict[int, _SubmeterTracker] = {}
         self._link_up = False
@@ -246,18 +246,24 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         # a reconnect is averaged like the seconds it describes.
         meter_time = telegram.timestamp
         now = meter_time.timestamp() if meter_time is not None else time.monotonic()
-        if not self._count:
-            self._window_start = now
-        sums = self._sums
-        for key, value in values.items():
-            sums[key] = sums.get(key, 0.0) + value
-        self._count += 1
-        if now - self._window_start >= self.publish_interval or not self._fast:
+        sums, counts, start = self._sums, self._counts, self._window_start
+        # The window [start, start + interval) is complete when a telegram from after
+        # it arrives: an interval of 10 s then averages exactly 10 telegrams. A meter
+        # clock that went back closes the window too.
+        if start is not None and not start <= now < start + self.publish_interval:
             self._fast = {
-                key: round(total / self._count, 3) for key, total in sums.items()
+                key: round(total / counts[key], 3) for key, total in sums.items()
             }
             sums.clear()
-            self._count = 0
+            counts.clear()
+            start = None
+        if start is None:
+            self._window_start = now
+        for key, value in values.items():
+            sums[key] = sums.get(key, 0.0) + value
+            counts[key] = counts.get(key, 0) + 1
+        if not self._fast:
+            self._fast = values  # show the first values now rather than after a window
         return self._fast
 
     def _meter_changed(self, equipment_id: str) -> None:
