@@ -1,7 +1,8 @@
-"""scripts/bench.py runs and both decoders agree where they should.
+"""scripts/bench.py runs and the decoders agree where they should.
 
-The benchmark is run as a subprocess in ``--quick --json`` mode. Speed is never
-asserted: only the structure of the results and the decoded values.
+The benchmark is run once as a subprocess in ``--quick --json`` mode (a 1.5-s S1
+stream). Speed is never asserted: only the structure of the results and the decoded
+values.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def test_machine_and_options(bench: dict[str, Any]) -> None:
     assert machine["crc16_arc"] in ("fastcrc", "pure Python")
     assert machine["dsmr_parser"]
     assert bench["options"]["quick"] is True
-    assert set(bench["sections"]) == {"p1-speed", "p1-diff"}
+    assert bench["options"]["s1_seconds"] == 1.5
+    assert set(bench["sections"]) == {"p1-speed", "p1-diff", "s1-speed", "s1-loop"}
 
 
 def test_speed_section_structure(bench: dict[str, Any]) -> None:
@@ -198,5 +200,64 @@ def test_list_sections() -> None:
         check=True,
         cwd=REPO,
     )
-    assert "p1-speed" in proc.stdout
-    assert "p1-diff" in proc.stdout
+    for name in ("p1-speed", "p1-diff", "s1-speed", "s1-loop"):
+        assert name in proc.stdout
+
+
+S1_CONTENDERS = {
+    "batch_100ms",
+    "reference_100ms",
+    "batch_250ms",
+    "reference_250ms",
+    "batch_decode_only_250ms",
+}
+
+
+def test_s1_speed_section(bench: dict[str, Any]) -> None:
+    """The whole pipeline was timed; batch and reference gave the same windows."""
+    s1 = bench["sections"]["s1-speed"]
+    stream = s1["stream"]
+    assert stream["seconds"] == 1.5
+    assert stream["frames"] == 6000
+    assert stream["bytes"] == 6000 * 45
+    assert stream["sample_rate_hz"] == 4000
+    assert stream["windows"] == 1  # the bench raises if the pipelines disagree
+    assert set(s1["results"]) == S1_CONTENDERS
+    for key, result in s1["results"].items():
+        assert result["seconds_per_pass"] > 0
+        assert result["median_seconds_per_pass"] >= result["seconds_per_pass"]
+        assert result["cpu_seconds_per_pass"] > 0
+        assert result["frames_per_s"] == pytest.approx(
+            6000 / result["seconds_per_pass"]
+        )
+        assert result["x_real_time"] == pytest.approx(1.5 / result["seconds_per_pass"])
+        assert result["cpu_percent_at_4000_frames_per_s"] == pytest.approx(
+            100 * result["cpu_seconds_per_pass"] / 1.5
+        )
+        assert len(result["samples_us"]) == result["repeats"]
+        compared = key in ("batch_100ms", "batch_250ms")
+        assert (result["vs_reference"] is not None) == compared, key
+        assert (result["paired_vs_reference"] is not None) == compared, key
+    for ms in ("100ms", "250ms"):
+        headline = s1["headline"][ms]
+        assert headline["x_real_time"] == s1["results"][f"batch_{ms}"]["x_real_time"]
+        assert headline["vs_reference"] > 0
+        assert headline["paired_vs_reference"] > 0
+
+
+def test_s1_loop_section(bench: dict[str, Any]) -> None:
+    """Event-loop time was measured for every chunk size and hand-off interval."""
+    loop = bench["sections"]["s1-loop"]
+    assert loop["bytes_per_s"] == 4000 * 45
+    assert set(loop["chunks"]) == {"62", "510", "1024", "1460"}
+    for size, row in loop["chunks"].items():
+        assert row["calls_per_s"] == pytest.approx(4000 * 45 / int(size))
+        for ms in (100, 250):
+            timing = row[f"{ms}ms"]
+            assert 0 < timing["ms_per_s"] <= timing["median_ms_per_s"]
+            assert timing["handoffs_per_s"] == 1000 / ms
+    assert loop["worst_ms_per_s"] == max(
+        row[ms]["ms_per_s"]
+        for row in loop["chunks"].values()
+        for ms in ("100ms", "250ms")
+    )
