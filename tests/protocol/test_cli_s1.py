@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 import fcntl
 import io
 import json
-import math
 import os
 from pathlib import Path
 import random
@@ -36,29 +35,16 @@ from custom_components.emucs.cli import main
 from custom_components.emucs.protocol.s1 import FRAME_SIZE, OFF_VOLTAGES
 from custom_components.emucs.protocol.s1_sim import (
     Disturbance,
-    Faults,
-    PhaseSignal,
     S1Simulator,
     SimConfig,
     SimTruth,
-    harmonics,
 )
+from tests.protocol.test_s1_analytics import LOSSY, MODES as ANALYTICS_MODES
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 15
 SECONDS = 2.3
 """Two whole windows and an unfinished one."""
-STAR = 230.0 / math.sqrt(3.0)
-LOW = harmonics((3, 0.04), (5, 0.03), (7, 0.012), (11, 0.006))
-RICH = harmonics((3, 0.35), (5, 0.2), (7, 0.1), (9, 0.05), (13, 0.03))
-LOSSY = Faults(
-    fcs_error_rate=0.01,
-    drop_rate=0.003,
-    drop_burst=12,
-    garbage_rate=0.01,
-    invalid_rate=0.002,
-)
-
 KEYS = [
     "frames",
     "crc_errors",
@@ -94,81 +80,10 @@ EVENT_KEYS = [
     "extreme_voltage",
 ]
 
-MODES: dict[str, SimConfig] = {
-    "1p-per-second": SimConfig.single_phase(
-        PhaseSignal(
-            current_rms=9.0,
-            current_lag_deg=30.0,
-            voltage_harmonics=LOW,
-            current_harmonics=RICH,
-        ),
-        neutral_measured=True,
-        frequency_hz=49.981,
-        faults=LOSSY,
-    ),
-    "1p-per-period": SimConfig.single_phase(
-        PhaseSignal(
-            voltage_rms=236.0,
-            current_rms=2.5,
-            current_lag_deg=-15.0,
-            current_harmonics=LOW,
-        ),
-        per_period=True,
-        sampling=64,
-        frequency_hz=50.018,
-        faults=LOSSY,
-    ),
-    "3w-per-second": SimConfig.three_wire(
-        PhaseSignal(
-            voltage_rms=STAR,
-            current_rms=7.0,
-            current_lag_deg=20.0,
-            voltage_harmonics=LOW,
-            current_harmonics=RICH,
-        ),
-        PhaseSignal(voltage_rms=STAR * 1.01, current_rms=7.0, current_lag_deg=20.0),
-        PhaseSignal(voltage_rms=STAR * 0.99, current_rms=3.0, current_lag_deg=-30.0),
-        sampling=20,
-        frequency_hz=50.021,
-        faults=LOSSY,
-    ),
-    "3w-per-period": SimConfig.three_wire(
-        PhaseSignal(voltage_rms=STAR, current_rms=12.0, current_harmonics=RICH),
-        PhaseSignal(voltage_rms=STAR, current_rms=12.0),
-        PhaseSignal(voltage_rms=STAR, current_rms=4.0, current_lag_deg=175.0),
-        per_period=True,
-        sampling=80,
-        frequency_hz=49.996,
-        faults=LOSSY,
-    ),
-    "4w-per-second": SimConfig.four_wire(
-        PhaseSignal(
-            current_rms=8.0,
-            current_lag_deg=25.0,
-            voltage_harmonics=LOW,
-            current_harmonics=RICH,
-        ),
-        PhaseSignal(voltage_rms=227.0, current_rms=3.0, current_lag_deg=-10.0),
-        PhaseSignal(
-            voltage_rms=233.0,
-            current_rms=12.0,
-            current_lag_deg=170.0,
-            voltage_harmonics=LOW,
-        ),
-        neutral_measured=True,
-        frequency_hz=50.037,
-        faults=LOSSY,
-    ),
-    "4w-per-period": SimConfig.four_wire(
-        PhaseSignal(current_rms=6.0, current_lag_deg=10.0, voltage_harmonics=LOW),
-        PhaseSignal(current_rms=6.0, current_lag_deg=10.0, current_harmonics=RICH),
-        PhaseSignal(current_rms=6.0, current_lag_deg=10.0),
-        per_period=True,
-        sampling=80,
-        frequency_hz=50.012,
-        faults=LOSSY,
-    ),
+MODES = {
+    name: replace(config, faults=LOSSY) for name, config in ANALYTICS_MODES.items()
 }
+"""The meter modes of the analytics tests, with FCS errors, lost bursts and noise."""
 
 
 @dataclass(frozen=True)
@@ -317,7 +232,7 @@ def test_json_reproduces_the_truth(
 def test_voltage_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A dip shows up once, in the window it ended in, with its phase, time and depth."""
     dip = Disturbance(phase="L2", start_s=0.31, duration_s=0.1, factor=0.7)
-    data, truth = stream(replace(MODES["4w-per-second"], disturbances=(dip,)))
+    data, truth = stream(replace(MODES["4w-4kHz-neutral"], disturbances=(dip,)))
     path = tmp_path / "s1.bin"
     path.write_bytes(data)
     windows = run(capsys, str(path), "--json").windows
@@ -409,7 +324,7 @@ def test_counters_per_window_are_exact(
 
 def test_stdin_table(capsys: pytest.CaptureFixture[str]) -> None:
     """'-' reads stdin; without --json every window is a table."""
-    config = MODES["3w-per-second"]
+    config = MODES["3w-2kHz"]
     data, truth = stream(config)
     output = run(capsys, "-", stdin=data)
     assert output.status == 0
@@ -495,7 +410,7 @@ def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 
 def test_subprocess_stdin_json() -> None:
     """As a real process: a pipe in, the same JSON lines as in process, exit 0."""
-    config = MODES["1p-per-period"]
+    config = MODES["1p-per-period-64"]
     data, truth = stream(config)
     proc = subprocess.run(
         [sys.executable, "-m", "custom_components.emucs", "s1", "-", "--json"],
@@ -581,7 +496,7 @@ def check_live(output: Output, truth: SimTruth, config: SimConfig) -> None:
 @pytest.mark.usefixtures("socket_enabled")
 def test_tcp_port(capsys: pytest.CaptureFixture[str]) -> None:
     """socket://: the stream in 1460-byte segments, then the peer closes."""
-    config = MODES["4w-per-second"]
+    config = MODES["4w-4kHz-neutral"]
     data, truth = stream(config)
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(TIMEOUT)
@@ -598,7 +513,7 @@ def test_tcp_port(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_pty_port(capsys: pytest.CaptureFixture[str]) -> None:
     """A serial device (a real PTY at 2,000,000 baud): the stream, then a hang-up."""
-    config = MODES["3w-per-period"]
+    config = MODES["3w-per-period-80"]
     data, truth = stream(config)
     master, slave = os.openpty()
     tty.setraw(slave)
@@ -650,7 +565,7 @@ def test_ctrl_c(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Ctrl-C: the windows so far, the totals, exit 130."""
-    data, truth = stream(MODES["1p-per-second"])
+    data, truth = stream(MODES["1p-4kHz"])
 
     def interrupted(*_: object, **__: object) -> Iterator[bytes]:
         yield data
