@@ -9,11 +9,12 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
 from .connection import CannotOpenError
-from .const import DOMAIN
+from .const import CONF_S1_PORT, DOMAIN
 from .coordinator import EmucsConfigEntry, EmucsCoordinator
 from .entity import submeter_key
+from .s1_coordinator import EmucsS1Coordinator
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.IMAGE, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> bool:
@@ -33,6 +34,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> boo
     entry.async_on_unload(coordinator.connection.close)
     entry.runtime_data = coordinator
     coordinator.async_start()
+    if s1_port := entry.options.get(CONF_S1_PORT):
+        # S1 is optional: a port that fails to open is retried in the background
+        # (and raises a repair issue) without holding up the P1 entities.
+        coordinator.s1 = EmucsS1Coordinator(hass, entry, s1_port)
+        coordinator.s1.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

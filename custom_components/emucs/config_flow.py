@@ -43,14 +43,18 @@ from .connection import (
     NoDataError,
     NotEmucsError,
     async_probe,
+    async_probe_s1,
 )
 from .const import (
     CONF_PUBLISH_INTERVAL,
+    CONF_S1_PORT,
+    CONF_S1_PUBLISH_INTERVAL,
     CONF_SERIAL_PORT,
     CONF_SILENCE_TIMEOUT,
     CONNECTION_NETWORK,
     CONNECTION_SERIAL,
     DEFAULT_PUBLISH_INTERVAL,
+    DEFAULT_S1_PUBLISH_INTERVAL,
     DEFAULT_SILENCE_TIMEOUT,
     DOMAIN,
     LOGGER,
@@ -59,6 +63,7 @@ from .const import (
 from .coordinator import target_from_data
 from .entity import meter_model, meter_sw_version
 from .protocol import Telegram
+from .s1_coordinator import target_from_url
 
 MANUAL_PATH = "manual"
 """Choice in the port list that leads to the step where a path or URL is typed."""
@@ -75,6 +80,9 @@ NETWORK_SCHEMA = vol.Schema(
     }
 )
 SERIAL_MANUAL_SCHEMA = vol.Schema({vol.Required(CONF_SERIAL_PORT): TextSelector()})
+CONFIRM_SCHEMA = vol.Schema({vol.Optional(CONF_S1_PORT): TextSelector()})
+S1_PROBE_TIMEOUT = 5.0
+"""Seconds to wait for an S1 frame (the meter sends thousands per second)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,19 @@ def _with_link(data: Mapping[str, Any], link: Mapping[str, Any]) -> dict[str, An
     """Return entry data pointing at ``link``, the previous link's keys removed."""
     kept = {key: value for key, value in data.items() if key not in LINK_KEYS}
     return kept | dict(link)
+
+
+async def _async_check_s1(url: str) -> dict[str, str]:
+    """Return form errors for the S1 port at ``url``; none when a frame arrives."""
+    try:
+        await async_probe_s1(target_from_url(url), timeout=S1_PROBE_TIMEOUT)
+    except CannotOpenError:
+        return {CONF_S1_PORT: "s1_cannot_open"}
+    except NoDataError:
+        return {CONF_S1_PORT: "s1_no_data"}
+    except BadDataError:
+        return {CONF_S1_PORT: "s1_bad_data"}
+    return {}
 
 
 def _title(telegram: Telegram) -> str:
@@ -233,12 +254,25 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show which meter answered; add it when the user agrees."""
+        """Show which meter answered; add it (and its S1 port, if given) when agreed."""
         telegram = self._telegram
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(title=_title(telegram), data=self._link)
+            s1_port = user_input.get(CONF_S1_PORT, "").strip()
+            if s1_port:
+                errors = await _async_check_s1(s1_port)
+            if not errors:
+                return self.async_create_entry(
+                    title=_title(telegram),
+                    data=self._link,
+                    options={CONF_S1_PORT: s1_port} if s1_port else {},
+                )
         return self.async_show_form(
             step_id="confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                CONFIRM_SCHEMA, user_input or {}
+            ),
+            errors=errors,
             description_placeholders={
                 "equipment_id": str(telegram.equipment_id),
                 "model": meter_model(telegram),
@@ -364,15 +398,23 @@ class EmucsOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and store the options."""
+        options = self.config_entry.options
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    **self.config_entry.options,
+            s1_port = user_input.get(CONF_S1_PORT, "").strip()
+            if s1_port and s1_port != options.get(CONF_S1_PORT):
+                errors = await _async_check_s1(s1_port)
+            if not errors:
+                data = {
+                    **options,
                     CONF_PUBLISH_INTERVAL: int(user_input[CONF_PUBLISH_INTERVAL]),
                     CONF_SILENCE_TIMEOUT: int(user_input[CONF_SILENCE_TIMEOUT]),
+                    CONF_S1_PORT: s1_port,
+                    CONF_S1_PUBLISH_INTERVAL: int(user_input[CONF_S1_PUBLISH_INTERVAL]),
                 }
-            )
-        options = self.config_entry.options
+                if not s1_port:
+                    del data[CONF_S1_PORT]
+                return self.async_create_entry(data=data)
         schema = vol.Schema(
             {
                 vol.Required(
@@ -401,6 +443,27 @@ class EmucsOptionsFlow(OptionsFlow):
                         mode=NumberSelectorMode.BOX,
                     )
                 ),
+                vol.Optional(CONF_S1_PORT): TextSelector(),
+                vol.Required(
+                    CONF_S1_PUBLISH_INTERVAL,
+                    default=options.get(
+                        CONF_S1_PUBLISH_INTERVAL, DEFAULT_S1_PUBLISH_INTERVAL
+                    ),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=60,
+                        step=1,
+                        unit_of_measurement=UnitOfTime.SECONDS,
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or {CONF_S1_PORT: options.get(CONF_S1_PORT, "")}
+            ),
+            errors=errors,
+        )

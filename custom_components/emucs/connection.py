@@ -18,7 +18,7 @@ from typing import Any
 import serial
 import serial_asyncio_fast
 
-from .protocol import EmucsError, P1Stream, Telegram
+from .protocol import EmucsError, P1Stream, S1Framer, Telegram
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -355,3 +355,44 @@ async def async_probe(
             f"/{telegram.header} without eMUCS version or equipment identifier"
         )
     return telegram
+
+
+async def async_probe_s1(
+    target: LinkTarget,
+    *,
+    timeout: float = 5.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    baudrate: int = 2_000_000,
+) -> str:
+    """Open an S1 link and wait for one frame that passes its FCS; return the meter ID.
+
+    Raises CannotOpenError, NoDataError or BadDataError.
+    """
+    framer = S1Framer()
+    meter_ids: list[str] = []
+    received = 0
+    got_one = asyncio.Event()
+
+    def on_data(data: bytes) -> None:
+        nonlocal received
+        received += len(data)
+        meter_ids.extend(frame.meter_id for frame in framer.feed(data))
+        if meter_ids:
+            got_one.set()
+
+    protocol = _LinkProtocol(on_data)
+    transport, _ = await _open(target, lambda: protocol, baudrate)
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(got_one.wait())
+    try:
+        await asyncio.wait(
+            {waiter, protocol.closed},
+            timeout=timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    finally:
+        waiter.cancel()
+        transport.close()
+    if meter_ids:
+        return meter_ids[0]
+    if not received:
+        raise NoDataError(f"no data from {target} within {timeout:g} s")
+    raise BadDataError(f"{received} bytes, {framer.stats.fcs_errors} FCS errors")

@@ -13,9 +13,15 @@ CONNECTION_SERIAL: Final = "serial"
 CONNECTION_NETWORK: Final = "network"
 CONF_SERIAL_PORT: Final = "serial_port"
 
+CONF_S1_PORT: Final = "s1_port"
+"""Serial path or pyserial URL of the S1 port; absent or empty = no S1."""
+
 CONF_PUBLISH_INTERVAL: Final = "publish_interval"
 """Seconds over which fast values (power, voltage, current) are averaged; 0 = every telegram."""
 DEFAULT_PUBLISH_INTERVAL: Final = 0
+CONF_S1_PUBLISH_INTERVAL: Final = "s1_publish_interval"
+"""Seconds of S1 analysis averaged into one published value."""
+DEFAULT_S1_PUBLISH_INTERVAL: Final = 5
 CONF_SILENCE_TIMEOUT: Final = "silence_timeout"
 DEFAULT_SILENCE_TIMEOUT: Final = 10
 
@@ -29,3 +35,4 @@ CRC_REPAIR_THRESHOLD: Final = 0.2
 ISSUE_PORT_SILENT: Final = "port_silent"
 ISSUE_METER_REPLACED: Final = "meter_replaced"
 ISSUE_CRC_ERRORS: Final = "crc_errors"
+ISSUE_S1_SILENT: Final = "s1_silent"

@@ -32,6 +32,7 @@ from .const import (
     SILENT_REPAIR_AFTER,
 )
 from .protocol import MBusDevice, Telegram, obis
+from .s1_coordinator import EmucsS1Coordinator
 
 type EmucsConfigEntry = ConfigEntry[EmucsCoordinator]
 
@@ -153,6 +154,8 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         self._crc_history: list[tuple[int, int]] = []
         self.glitches = 0
         """Telegrams whose totals went backwards (not published)."""
+        self.s1: EmucsS1Coordinator | None = None
+        """The S1 stream of the same meter, when an S1 port is configured."""
 
     @callback
     def async_start(self) -> None:

@@ -42,6 +42,7 @@ from .entity import (
     submeter_key,
 )
 from .protocol import MBusDevice, obis
+from .s1_entity import async_add_s1_entities, s1_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -470,6 +471,8 @@ async def async_setup_entry(
                     )
 
     async_add_dynamic_entities(coordinator, async_add_entities, candidates)
+    if (s1 := coordinator.s1) is not None:
+        async_add_s1_entities(s1, async_add_entities, partial(s1_sensors, s1))
 
 
 class EmucsSensor(EmucsEntity, SensorEntity):

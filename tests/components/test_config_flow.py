@@ -27,10 +27,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import serial.tools.list_ports
 from serial.tools.list_ports_common import ListPortInfo
+import voluptuous as vol
 
 from custom_components.emucs import config_flow
 from custom_components.emucs.const import (
     CONF_PUBLISH_INTERVAL,
+    CONF_S1_PORT,
+    CONF_S1_PUBLISH_INTERVAL,
     CONF_SERIAL_PORT,
     CONF_SILENCE_TIMEOUT,
     DOMAIN,
@@ -571,25 +574,51 @@ async def test_options_flow(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    defaults = {key.schema: key.default() for key in result["data_schema"].schema}
-    assert defaults == {CONF_PUBLISH_INTERVAL: 0, CONF_SILENCE_TIMEOUT: 10}
+    defaults = {
+        key.schema: key.default()
+        for key in result["data_schema"].schema
+        if key.default is not vol.UNDEFINED
+    }
+    assert defaults == {
+        CONF_PUBLISH_INTERVAL: 0,
+        CONF_SILENCE_TIMEOUT: 10,
+        CONF_S1_PUBLISH_INTERVAL: 5,
+    }
 
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_PUBLISH_INTERVAL: 301, CONF_SILENCE_TIMEOUT: 10}
         )
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_PUBLISH_INTERVAL: 10.0, CONF_SILENCE_TIMEOUT: 30}
+        result["flow_id"],
+        {
+            CONF_PUBLISH_INTERVAL: 10.0,
+            CONF_SILENCE_TIMEOUT: 30,
+            CONF_S1_PORT: " ",
+            CONF_S1_PUBLISH_INTERVAL: 2,
+        },
     )
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_PUBLISH_INTERVAL: 10, CONF_SILENCE_TIMEOUT: 30}
+    assert entry.options == {
+        CONF_PUBLISH_INTERVAL: 10,
+        CONF_SILENCE_TIMEOUT: 30,
+        CONF_S1_PUBLISH_INTERVAL: 2,
+    }
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.publish_interval == 10
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    defaults = {key.schema: key.default() for key in result["data_schema"].schema}
-    assert defaults == {CONF_PUBLISH_INTERVAL: 10, CONF_SILENCE_TIMEOUT: 30}
+    defaults = {
+        key.schema: key.default()
+        for key in result["data_schema"].schema
+        if key.default is not vol.UNDEFINED
+    }
+    assert defaults == {
+        CONF_PUBLISH_INTERVAL: 10,
+        CONF_SILENCE_TIMEOUT: 30,
+        CONF_S1_PUBLISH_INTERVAL: 2,
+    }
     hass.config_entries.options.async_abort(result["flow_id"])
     assert await hass.config_entries.async_unload(entry.entry_id)
