@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_SERIAL_PORT
+from .const import CONF_S1_PORT, CONF_SERIAL_PORT
 from .coordinator import EmucsConfigEntry
 from .protocol import obis
+from .s1_coordinator import EmucsS1Coordinator
 
 # Identifiers that tie a dump to a household: meter and submeter serials, EANs, host.
 TO_REDACT = {
     CONF_HOST,
     CONF_SERIAL_PORT,
+    CONF_S1_PORT,
     "unique_id",
     "title",
     "equipment_id",
@@ -56,11 +59,43 @@ async def async_get_config_entry_diagnostics(
                 ],
                 "total_glitches": coordinator.glitches,
             },
+            "s1": _s1_diagnostics(coordinator.s1),
             "telegram": None if telegram is None else telegram.to_dict(),
             "raw_telegram": None if telegram is None else _redact_raw(telegram.raw),
         },
         TO_REDACT,
     )
+
+
+def _s1_diagnostics(s1: EmucsS1Coordinator | None) -> dict[str, Any] | None:
+    """Return the S1 link's health and last values, ``None`` when S1 is not set up."""
+    if s1 is None:
+        return None
+    data = s1.data
+    values = None if data is None else data.values
+    return {
+        "link": s1.link.stats.as_dict(),
+        "counters": asdict(s1.counters),
+        "decoder": s1.pipeline.decoder.stats.as_dict(),
+        "feed": {
+            "dropped_batches": s1.feed.dropped_batches,
+            "dropped_bytes": s1.feed.dropped_bytes,
+        },
+        "frames_per_second": None if data is None else data.frames_per_second,
+        "values": None
+        if values is None
+        else {
+            "windows": values.windows,
+            "polyphase": values.polyphase,
+            "four_wire": values.four_wire,
+            "sampling": values.sampling,
+            "sample_rate_hz": values.sample_rate_hz,
+            "frequency_hz": values.frequency_hz,
+            "phases": {name: asdict(p) for name, p in values.phases.items()},
+            "total": None if values.total is None else asdict(values.total),
+            "neutral_current_rms": values.neutral_current_rms,
+        },
+    }
 
 
 def _redact_raw(raw: bytes) -> list[str]:

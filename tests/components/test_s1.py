@@ -18,6 +18,9 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.emucs import config_flow, s1_coordinator
@@ -140,6 +143,12 @@ async def test_s1_entities_follow_the_stream(
     assert event.attributes["phase"] == "L2"
     assert event.attributes["duration"] == pytest.approx(0.2, abs=0.03)
     assert event.attributes["depth"] == pytest.approx(40.0, abs=1.0)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["options"][CONF_S1_PORT] == "**REDACTED**"
+    assert diagnostics["s1"]["counters"]["events"]["dip"] == 1
+    assert diagnostics["s1"]["values"]["four_wire"] is True
+    assert set(diagnostics["s1"]["values"]["phases"]) == {"L1", "L2", "L3"}
 
     client = await hass_client()
     image = entity_id(hass, "s1_waveform", "image")
