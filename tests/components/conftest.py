@@ -100,15 +100,18 @@ class PtyMeter(FakeMeter):
             await asyncio.sleep(self.interval)
 
     async def stop(self) -> None:
-        """Stop writing and close both ends."""
+        """Stop writing and close both ends (the path disappears); idempotent."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # Close once only: a second close would hit whatever reused the numbers.
         for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = -1
 
 
 class TcpMeter(FakeMeter):
