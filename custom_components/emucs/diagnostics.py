@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
@@ -41,7 +41,17 @@ async def async_get_config_entry_diagnostics(
     connection = coordinator.connection
     data = coordinator.data
     telegram = None if data is None else data.telegram
-    return async_redact_data(
+    # Error messages name the port or host ("cannot open /dev/serial/by-id/…: …").
+    where = [
+        str(value)
+        for value in (
+            entry.data.get(CONF_SERIAL_PORT),
+            entry.data.get(CONF_HOST),
+            entry.options.get(CONF_S1_PORT),
+        )
+        if value
+    ]
+    diagnostics = async_redact_data(
         {
             "entry": {
                 "title": entry.title,
@@ -65,6 +75,21 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
+    result: dict[str, Any] = _redact_text(diagnostics, where)
+    return result
+
+
+def _redact_text(value: Any, secrets: list[str]) -> Any:
+    """Replace every occurrence of ``secrets`` inside the strings of ``value``."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _redact_text(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_text(item, secrets) for item in value]
+    return value
 
 
 def _s1_diagnostics(s1: EmucsS1Coordinator | None) -> dict[str, Any] | None:
