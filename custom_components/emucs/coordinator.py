@@ -151,6 +151,8 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         self._fast: dict[str, float] = {}
         self._submeters: dict[int, _SubmeterTracker] = {}
         self._link_up = False
+        self._silent_since: float | None = None
+        """``time.monotonic()`` when a link opened with no telegram since."""
         self._crc_history: list[tuple[int, int]] = []
         self.glitches = 0
         """Telegrams whose totals went backwards (not published)."""
@@ -181,6 +183,7 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         equipment_id = telegram.equipment_id
         if equipment_id is not None and equipment_id != self.equipment_id:
             self._meter_changed(equipment_id)
+        self._silent_since = None
         if not self._link_up:
             self._link_up = True
             if self.data is not None:
@@ -271,7 +274,13 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
 
     def _meter_changed(self, equipment_id: str) -> None:
         """Start the totals afresh: a different meter answers on this port."""
-        if self.equipment_id is not None:
+        if equipment_id == self.config_entry.unique_id:
+            # The configured meter is back (the wrong cable was plugged in for a while).
+            LOGGER.info("Meter %s answers again", equipment_id)
+            ir.async_delete_issue(
+                self.hass, DOMAIN, self._issue_id(ISSUE_METER_REPLACED)
+            )
+        elif self.equipment_id is not None:
             LOGGER.warning(
                 "Meter %s now reports identifier %s: the meter was replaced, totals restart",
                 self.equipment_id,
@@ -296,7 +305,12 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
     @callback
     def _handle_link_event(self, event: LinkEvent, detail: str | None) -> None:
         if event is LinkEvent.OPENED:
+            # Silence counts across the reconnects that the silence timeout causes.
+            if self._silent_since is None:
+                self._silent_since = time.monotonic()
             return
+        if event is LinkEvent.OPEN_FAILED:
+            self._silent_since = None  # not a silent port: it does not even open
         if self._link_up or (self.data is None and self.last_update_success):
             LOGGER.warning("Lost the meter at %s: %s", self.connection.target, detail)
         self._link_up = False
@@ -307,13 +321,11 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
     @callback
     def _async_check_health(self, _now: datetime) -> None:
         """Raise or clear the repair issues for a silent port and for CRC errors."""
-        stats = self.connection.stats
-        silent = (
-            stats.opened_at is not None
-            and time.monotonic() - max(stats.opened_at, stats.last_telegram or 0)
-            > SILENT_REPAIR_AFTER
-        )
-        if silent:
+        silent_since = self._silent_since
+        if (
+            silent_since is not None
+            and time.monotonic() - silent_since > SILENT_REPAIR_AFTER
+        ):
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
