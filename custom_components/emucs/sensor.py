@@ -122,10 +122,6 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _time(value: object) -> datetime | None:
-    return value if isinstance(value, datetime) else None
-
-
 PHASE_SENSORS: tuple[EmucsSensorEntityDescription, ...] = tuple(
     description
     for phase, (imp, exp, volt, curr) in enumerate(

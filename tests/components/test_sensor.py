@@ -351,3 +351,33 @@ async def test_breaker_states(hass: HomeAssistant, pty_meter: PtyMeter) -> None:
             f"breaker {expected}",
         )
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_gas_flow_and_glitch(hass: HomeAssistant, pty_meter: PtyMeter) -> None:
+    """Flow comes from two readings; a lower reading is held back, not published."""
+
+    def telegram(reading: str) -> bytes:
+        return build_telegram(with_values(SPEC, {"0-1:24.2.3": reading}))
+
+    pty_meter.payload = telegram("(250303180000W)(00100.000*m3)")
+    entry = await setup_entry(hass, serial_data(pty_meter))
+    gas, flow = f"{GAS_ID}_gas", f"{GAS_ID}_flow_rate"
+    assert state(hass, gas).state == "100.0"
+    assert state(hass, flow).state == STATE_UNKNOWN
+
+    pty_meter.payload = telegram("(250303180500W)(00100.100*m3)")
+    await wait_for(hass, lambda: state(hass, gas).state == "100.1", "a new reading")
+    assert state(hass, flow).state == "1.2"  # 0.1 m³ in 5 minutes
+
+    pty_meter.payload = telegram("(250303181000W)(00100.050*m3)")
+    await wait_for(
+        hass,
+        lambda: (
+            state(hass, f"{GAS_ID}_reading_time").state == "2025-03-03T17:10:00+00:00"
+        ),
+        "the lower reading",
+    )
+    await wait_for_telegrams(hass, entry, 2)
+    assert state(hass, gas).state == "100.1"
+    assert state(hass, flow).state == "1.2"
+    assert await hass.config_entries.async_unload(entry.entry_id)
