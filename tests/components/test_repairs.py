@@ -183,7 +183,8 @@ async def test_crc_errors(
 
     meter.payload = SPEC_TELEGRAM
     await minute_with(bad=0, good=1)  # this minute still has damaged telegrams
-    await minute_with(bad=0, good=5)
-    await minute_with(bad=0, good=5)
+    # A damaged telegram or two may still be on their way: many good ones outweigh them.
+    await minute_with(bad=0, good=40)
+    await minute_with(bad=0, good=40)
     assert issue(issue_registry, ISSUE_CRC_ERRORS, entry.entry_id) is None
     assert await hass.config_entries.async_unload(entry.entry_id)
