@@ -127,7 +127,7 @@ def with_values(template: str, values: Mapping[str, str]) -> str:
     ``{"1-0:1.8.1": "(000123.456*kWh)"}``. Every code must occur in the template.
     """
     for code, rest in values.items():
-        pattern = re.compile(rf"^{re.escape(code)}\(.*$", re.MULTILINE)
+        pattern = re.compile(rf"^{re.escape(code)} *\(.*$", re.MULTILINE)
         template, count = pattern.subn(lambda _m, c=code, r=rest: c + r, template)
         assert count == 1, f"{code} not in the template"
     return template

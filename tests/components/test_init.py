@@ -21,6 +21,7 @@ from custom_components.emucs.const import (
     CONF_SILENCE_TIMEOUT,
     DOMAIN,
 )
+from custom_components.emucs.protocol import decode_telegram
 from tests.telegrams import build_telegram, load_template
 
 from .common import (
@@ -30,6 +31,7 @@ from .common import (
     state,
     wait_for,
     wait_for_telegrams,
+    with_values,
 )
 from .conftest import SPEC_EQUIPMENT_ID, PtyMeter, TcpMeter
 
@@ -285,3 +287,52 @@ async def test_remove_submeter_while_not_loaded(
     assert not response["success"]
     response = await remove_device(hass_ws_client, gas.id, entry.entry_id)
     assert response["success"]
+
+
+@pytest.mark.parametrize(
+    ("template", "values", "model", "manufacturer", "sw_version"),
+    [
+        ("spec_e21_1phase.txt", {}, "S211", "Sagemcom", "DSMR 5.0.2 / eMUCS 2.0"),
+        (
+            "spec_e21_3phase.txt",
+            {"0-0:96.1.1": f"({b'1ABC0000000001'.hex()})"},
+            "3-phase meter (FLU5\\253769484_A)",
+            "FLU",
+            "DSMR 5.0.2 / eMUCS 2.0",
+        ),
+        (
+            "spec_e21_1phase.txt",
+            {"0-0:96.1.4": "(5022)"},
+            "S211",
+            "Sagemcom",
+            "5022",
+        ),
+    ],
+    ids=["sagemcom_single_phase", "other_maker", "odd_version"],
+)
+async def test_meter_device(
+    *,
+    hass: HomeAssistant,
+    pty_meter: PtyMeter,
+    device_registry: dr.DeviceRegistry,
+    template: str,
+    values: dict[str, str],
+    model: str,
+    manufacturer: str,
+    sw_version: str,
+) -> None:
+    """Model, maker and version of the meter device come from the telegram."""
+    pty_meter.payload = build_telegram(with_values(load_template(template), values))
+    serial = decode_telegram(pty_meter.payload).equipment_id
+    assert serial is not None
+    entry = await setup_entry(hass, serial_data(pty_meter), unique_id=serial)
+
+    device = device_registry.async_get_device(identifiers={(DOMAIN, serial)})
+    assert device is not None
+    assert (device.model, device.manufacturer, device.sw_version) == (
+        model,
+        manufacturer,
+        sw_version,
+    )
+    assert device.serial_number == serial
+    assert await hass.config_entries.async_unload(entry.entry_id)
