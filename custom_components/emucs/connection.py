@@ -169,7 +169,7 @@ class MeterLink:
         on_event: Callable[[LinkEvent, str | None], None],
         silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
         baudrate: int = P1_BAUDRATE,
-        backoff: tuple[float, float] = (MIN_BACKOFF, MAX_BACKOFF),
+        backoff: tuple[float, float] | None = None,
     ) -> None:
         """Create a link manager; nothing is opened until ``run``."""
         self.target = target
@@ -178,7 +178,8 @@ class MeterLink:
         self._on_event = on_event
         self._silence_timeout = silence_timeout
         self._baudrate = baudrate
-        self._backoff = backoff
+        # Read the module constants now, not at import: tests shorten them.
+        self._backoff = backoff or (MIN_BACKOFF, MAX_BACKOFF)
         self._link: tuple[asyncio.BaseTransport, _LinkProtocol] | None = None
 
     def _emit(self, event: LinkEvent, detail: str | None) -> None:
@@ -282,7 +283,7 @@ class P1Connection(MeterLink):
         on_telegram: Callable[[Telegram], None],
         on_event: Callable[[LinkEvent, str | None], None],
         silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
-        backoff: tuple[float, float] = (MIN_BACKOFF, MAX_BACKOFF),
+        backoff: tuple[float, float] | None = None,
     ) -> None:
         """Create a P1 link manager; nothing is opened until ``run``."""
         super().__init__(

@@ -29,7 +29,7 @@ import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.emucs.connection import P1Connection
+from custom_components.emucs import connection
 from tests.telegrams import build_telegram, load_template
 
 DEFAULT_INTERVAL = 0.2
@@ -239,12 +239,9 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reconnect after 0.05-0.2 s instead of 1-60 s.
-
-    ``P1Connection`` binds its default backoff when the class is defined, so the
-    module constants MIN_BACKOFF/MAX_BACKOFF cannot lower it: set the default.
-    """
-    monkeypatch.setitem(P1Connection.__init__.__kwdefaults__, "backoff", (0.05, 0.2))
+    """Reconnect after 0.05-0.2 s instead of 1-60 s."""
+    monkeypatch.setattr(connection, "MIN_BACKOFF", 0.05)
+    monkeypatch.setattr(connection, "MAX_BACKOFF", 0.2)
 
 
 @pytest.fixture
