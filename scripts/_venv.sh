@@ -59,3 +59,21 @@ ensure_venv() {
 }
 
 ensure_venv
+
+# The demo's extra packages (scripts/demo, and the browser test in scripts/test):
+# requirements_demo.txt, plus Home Assistant's frontend at the version the installed
+# Home Assistant pins in its frontend manifest (the version follows the interpreter).
+ensure_demo_requirements() {
+  local demo_requirements="$repo/requirements_demo.txt" frontend stamp
+  frontend="$("$venv/bin/python" -c 'import homeassistant, json, pathlib
+manifest = pathlib.Path(homeassistant.__file__).parent / "components/frontend/manifest.json"
+print(" ".join(json.loads(manifest.read_text())["requirements"]))')"
+  stamp="$(cat "$demo_requirements" - <<<"$frontend" | sha256sum | cut -d' ' -f1)"
+  if [[ "$(cat "$venv/.requirements_demo.sha256" 2>/dev/null)" != "$stamp" ]]; then
+    echo "Installing requirements_demo.txt and $frontend into .venv" >&2
+    # shellcheck disable=SC2086 # the manifest's requirements are separate words
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q \
+      -r "$demo_requirements" $frontend
+    echo "$stamp" >"$venv/.requirements_demo.sha256"
+  fi
+}

@@ -209,6 +209,11 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("how it runs")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument(
+        "--catch-up",
+        action="store_true",
+        help="run the meter from --start to now at once, then serve (a day takes seconds)",
+    )
+    run.add_argument(
         "--speed",
         type=float,
         default=1.0,
@@ -271,6 +276,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
         speed=args.speed,
         count=args.count,
         breaker_schedule=tuple(args.breaker),
+        catch_up=args.catch_up,
     )
     try:
         return asyncio.run(serve(sim, options))

@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 import math
 import os
 import signal
@@ -53,6 +54,8 @@ class SimulationOptions:
     """Stop after this many meter seconds; ``None`` runs until stopped."""
     breaker_schedule: tuple[tuple[int, int], ...] = ()
     """(meter seconds since start, breaker state) pairs."""
+    catch_up: bool = False
+    """Fast-forward the meter from its start to the wall clock before serving."""
 
 
 def _log(message: str) -> None:
@@ -184,6 +187,10 @@ async def serve(sim: P1Simulator, options: SimulationOptions) -> int:
 
     loop.add_signal_handler(signal.SIGUSR1, cycle_breaker)
 
+    if options.catch_up:
+        now = datetime.now(UTC)
+        while sim.time < now:
+            sim.step(build=False)
     p1_server = s1_server = None
     pty = None
     sinks: list[Callable[[bytes], None]] = []

@@ -335,3 +335,22 @@ def test_rejects_naive_start() -> None:
     """The meter clock needs an offset."""
     with pytest.raises(ValueError):
         P1Simulator(start=datetime(2026, 1, 1))
+
+
+def test_fast_forward_is_the_same_meter() -> None:
+    """step(build=False) skips the bytes only: the registers and what follows match."""
+    start = datetime(2026, 6, 15, 6, 0, tzinfo=SUMMER)
+    fast = P1Simulator(
+        MeterConfig(faults=Faults(crc_error_rate=0.1)), start=start, seed=1
+    )
+    full = P1Simulator(
+        MeterConfig(faults=Faults(crc_error_rate=0.1)), start=start, seed=1
+    )
+    for _ in range(600):
+        assert fast.step(build=False).telegram is None
+        full.step()
+    assert fast.import_ws == full.import_ws
+    assert fast.export_ws == full.export_ws
+    assert [fast.step().telegram for _ in range(30)] == [
+        full.step().telegram for _ in range(30)
+    ]

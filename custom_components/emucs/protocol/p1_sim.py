@@ -395,8 +395,12 @@ class P1Simulator:
             raise ValueError("breaker state is 0, 1 or 2")
         self.breaker = state
 
-    def step(self) -> Tick:
-        """Advance the clock by one second and return what the meter sends."""
+    def step(self, *, build: bool = True) -> Tick:
+        """Advance the clock by one second and return what the meter sends.
+
+        ``build=False`` skips building the telegram (``Tick.telegram`` is ``None``), to
+        fast-forward: the household, the registers and the random draws stay the same.
+        """
         previous_local = self.local_time()
         self.time += timedelta(seconds=1)
         local = self.local_time()
@@ -439,7 +443,7 @@ class P1Simulator:
 
         voltages = self._voltages(local, elements)
         faults = config.faults
-        draws = self._rng.random(3)
+        draws = self._rng.random(4)
         disconnect = bool(draws[2] < faults.disconnect_rate)
         if self._silent_until is not None and self.time >= self._silent_until:
             self._silent_until = None
@@ -448,7 +452,7 @@ class P1Simulator:
             self._silent_until = self.time + timedelta(
                 seconds=int(self._rng.integers(low, high + 1))
             )
-        if self._silent_until is not None:
+        if self._silent_until is not None or not build:
             return Tick(
                 time=self.time,
                 telegram=None,
@@ -459,7 +463,7 @@ class P1Simulator:
         telegram = self.telegram(elements, voltages)
         corrupted = bool(draws[0] < faults.crc_error_rate)
         if corrupted:
-            telegram = self._corrupt(telegram)
+            telegram = self._corrupt(telegram, float(draws[3]))
         return Tick(
             time=self.time,
             telegram=telegram,
@@ -591,11 +595,12 @@ class P1Simulator:
         )
         return self._history_text
 
-    def _corrupt(self, telegram: bytes) -> bytes:
+    @staticmethod
+    def _corrupt(telegram: bytes, pick: float) -> bytes:
         """Change one digit of the data (never the CRC): a transmission error."""
         end = telegram.rindex(b"!")
         digits = [i for i in range(end) if 0x30 <= telegram[i] <= 0x39]
-        where = digits[int(self._rng.integers(0, len(digits)))]
+        where = digits[int(pick * len(digits))]
         damaged = bytearray(telegram)
         damaged[where] = 0x30 + (telegram[where] - 0x30 + 1) % 10
         return bytes(damaged)

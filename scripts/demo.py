@@ -1,0 +1,778 @@
+"""The demo: a simulated meter in a real Home Assistant on http://127.0.0.1:8123.
+
+Run through ``scripts/demo`` (it prepares .venv first). It starts the meter simulator
+(P1 and S1 over TCP on localhost) and ``hass`` with a configuration directory of its
+own, then does what a new user would do, through Home Assistant's own APIs so every
+step is validated by Home Assistant itself: onboarding (an owner account), adding the
+meter through the config flow (network, host and port), the Energy dashboard (import
+and export per tariff, gas, water, with Belgian prices) and a dashboard of the meter.
+It prints the address and the login, then runs until Ctrl-C, and stops everything.
+
+A second run reuses the configuration directory (and its history); ``--fresh`` starts
+over. ``--extra-meter-port`` starts a second simulated meter that is *not* added, for
+the browser test to add through the UI.
+
+The configuration loads only what the demo shows (frontend, energy, history, logbook,
+recorder…), not ``default_config``: its discovery integrations (zeroconf, ssdp,
+dhcp, bluetooth) would probe the local network, and cloud, go2rtc or the voice
+pipeline want the internet. The demo works offline once the packages are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import itertools
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from custom_components.emucs.protocol.p1_sim import P1Simulator, belgian_offset
+
+REPO = Path(__file__).resolve().parents[1]
+USERNAME = "demo"
+PASSWORD = "emucs-demo"  # noqa: S105 - the printed login of a local demo
+METER_ID = "1SAG3105040611"
+"""The simulator's default equipment identifier (protocol.p1_sim.MeterConfig)."""
+GAS_ID = "7FLO2119033733"
+WATER_ID = "8SAG1234567890"
+EXTRA_METER_ID = "1SAG3105999999"
+START_TIMEOUT = 600.0
+"""Seconds for Home Assistant to answer (the first start builds its database)."""
+STOP_TIMEOUT = 60.0
+HISTORY_DAYS = 7
+"""A demo directory whose meter started longer ago than this starts over."""
+
+CONFIGURATION = """\
+# Written by scripts/demo at every start; edits are overwritten.
+homeassistant:
+  name: eMUCS demo
+  latitude: 50.85
+  longitude: 4.35
+  elevation: 60
+  unit_system: metric
+  time_zone: Europe/Brussels
+  currency: EUR
+  country: BE
+  language: en
+  internal_url: http://127.0.0.1:{port}
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+api:
+config:
+energy:
+frontend:
+history:
+logbook:
+person:
+recorder:
+  commit_interval: 5
+  purge_keep_days: 7
+logger:
+  default: warning
+  logs:
+    custom_components.emucs: info
+"""
+
+# Belgian household prices in EUR (energy component, excluding fixed fees).
+PRICE_IMPORT = {1: 0.32, 2: 0.26}
+PRICE_EXPORT = {1: 0.04, 2: 0.03}
+PRICE_GAS = 1.05
+PRICE_WATER = 5.2
+
+
+@dataclass
+class Demo:
+    """The processes and settings of one demo run."""
+
+    config: Path
+    port: int
+    meter_port: int
+    s1_port: int | None
+    extra_meter_port: int | None
+    seed: int
+    epoch: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the meter's history starts: local midnight of the directory's first day."""
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        """Home Assistant's address."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def client_id(self) -> str:
+        """OAuth client id of this script (any URL on the server will do)."""
+        return f"{self.base}/"
+
+
+def log(message: str) -> None:
+    """One line of progress."""
+    print(f"[demo] {message}", flush=True)
+
+
+def prepare_config(demo: Demo, *, fresh: bool) -> None:
+    """Write configuration.yaml, link the integration, pre-set onboarding."""
+    state_file = demo.config / "demo.json"
+    if state_file.exists() and not fresh:
+        demo.epoch = datetime.fromisoformat(
+            json.loads(state_file.read_text(encoding="utf-8"))["epoch"]
+        )
+        if datetime.now(UTC) - demo.epoch > timedelta(days=HISTORY_DAYS):
+            log(
+                f"the demo in {demo.config} is older than {HISTORY_DAYS} days: new start"
+            )
+            fresh = True
+    if fresh or not state_file.exists():
+        if demo.config.exists():
+            shutil.rmtree(demo.config)
+        demo.epoch = local_midnight(datetime.now(UTC))
+    (demo.config / ".storage").mkdir(parents=True, exist_ok=True)
+    (demo.config / "configuration.yaml").write_text(
+        CONFIGURATION.format(port=demo.port), encoding="utf-8"
+    )
+    components = demo.config / "custom_components"
+    components.mkdir(exist_ok=True)
+    link = components / "emucs"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(REPO / "custom_components" / "emucs", target_is_directory=True)
+    state_file.write_text(
+        json.dumps({"epoch": demo.epoch.isoformat()}), encoding="utf-8"
+    )
+    onboarding = demo.config / ".storage" / "onboarding"
+    if not onboarding.exists():
+        # The user step is done through the API (it creates the owner, the person
+        # and the areas); the others would set up internet integrations (met,
+        # radio_browser…) and ask about analytics, so they are marked done here.
+        onboarding.write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "minor_version": 1,
+                    "key": "onboarding",
+                    "data": {"done": ["core_config", "analytics", "integration"]},
+                }
+            ),
+            encoding="utf-8",
+        )
+
+
+def local_midnight(instant: datetime) -> datetime:
+    """Start of the Belgian day of ``instant``, in UTC."""
+    offset = belgian_offset(instant)
+    local = (instant + offset).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local - belgian_offset(local - offset)
+
+
+def start(demo: Demo, name: str, argv: list[str], logfile: Path) -> None:
+    """Start a child in its own session (Ctrl-C reaches only this script)."""
+    out = logfile.open("ab")
+    proc = subprocess.Popen(  # noqa: S603 - our own argv
+        argv,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out.close()
+    demo.processes.append((name, proc))
+
+
+def start_simulator(demo: Demo, name: str, port: int, *extra: str) -> None:
+    """Start a simulated meter on ``port``; wait until it listens."""
+    logfile = demo.config / f"{name}.log"
+    logfile.write_bytes(b"")
+    argv = [
+        sys.executable,
+        "-m",
+        "custom_components.emucs",
+        "simulate",
+        "--tcp",
+        f"127.0.0.1:{port}",
+        "--seed",
+        str(demo.seed),
+        *extra,
+    ]
+    start(demo, name, argv, logfile)
+    deadline = time.monotonic() + 60
+    while b"P1 on tcp://" not in logfile.read_bytes():
+        check_running(demo)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start, see {logfile}")
+        time.sleep(0.2)
+
+
+def check_running(demo: Demo) -> None:
+    """Fail when a child has exited."""
+    for name, proc in demo.processes:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{name} exited with status {proc.returncode}, see {demo.config / name}.log"
+            )
+
+
+def stop_all(demo: Demo) -> None:
+    """Stop Home Assistant first (it closes its database), then the meters."""
+    for name, proc in reversed(demo.processes):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop in {STOP_TIMEOUT:g} s: killed")
+                proc.kill()
+                proc.wait()
+    demo.processes.clear()
+
+
+class HomeAssistant:
+    """The REST and websocket APIs of the demo's Home Assistant."""
+
+    def __init__(self, demo: Demo, session: aiohttp.ClientSession) -> None:
+        """Talk to ``demo``'s Home Assistant."""
+        self.demo = demo
+        self.session = session
+        self.token = ""
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._id = 0
+
+    async def wait_started(self) -> None:
+        """Wait until the HTTP server answers."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            check_running(self.demo)
+            with suppress(aiohttp.ClientError):
+                # No authentication needed, so nothing lands in the ban log.
+                async with self.session.get(
+                    f"{self.demo.base}/manifest.json"
+                ) as response:
+                    if response.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "Home Assistant did not start, see home-assistant.log"
+                )
+            await asyncio.sleep(1)
+
+    async def login(self) -> None:
+        """Create the owner on the first run, else log in; keep an access token."""
+        base, client_id = self.demo.base, self.demo.client_id
+        async with self.session.get(f"{base}/api/onboarding") as response:
+            steps = await response.json() if response.status == 200 else []
+        if any(step["step"] == "user" and not step["done"] for step in steps):
+            log(f"onboarding: creating the owner '{USERNAME}'")
+            code = (
+                await self._post(
+                    "/api/onboarding/users",
+                    {
+                        "client_id": client_id,
+                        "name": "Demo",
+                        "username": USERNAME,
+                        "password": PASSWORD,
+                        "language": "en",
+                    },
+                )
+            )["auth_code"]
+        else:
+            flow = await self._post(
+                "/auth/login_flow",
+                {
+                    "client_id": client_id,
+                    "handler": ["homeassistant", None],
+                    "redirect_uri": client_id,
+                },
+            )
+            result = await self._post(
+                f"/auth/login_flow/{flow['flow_id']}",
+                {"client_id": client_id, "username": USERNAME, "password": PASSWORD},
+            )
+            if result.get("type") != "create_entry":
+                raise RuntimeError(f"cannot log in as {USERNAME}: {result}")
+            code = result["result"]
+        async with self.session.post(
+            f"{base}/auth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": client_id,
+            },
+        ) as response:
+            response.raise_for_status()
+            self.token = (await response.json())["access_token"]
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.session.post(
+            f"{self.demo.base}{path}", json=payload, headers=headers
+        ) as response:
+            body: dict[str, Any] = await response.json()
+            if response.status >= 400:
+                raise RuntimeError(f"POST {path}: {response.status} {body}")
+            return body
+
+    async def _get(self, path: str) -> Any:
+        async with self.session.get(
+            f"{self.demo.base}{path}",
+            headers={"Authorization": f"Bearer {self.token}"},
+        ) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def ws(self, command: str, **payload: Any) -> Any:
+        """Send one websocket command and return its result."""
+        if self._ws is None:
+            self._ws = await self.session.ws_connect(f"{self.demo.base}/api/websocket")
+            await self._ws.receive_json()  # auth_required
+            await self._ws.send_json({"type": "auth", "access_token": self.token})
+            if (reply := await self._ws.receive_json())["type"] != "auth_ok":
+                raise RuntimeError(f"websocket: {reply}")
+        self._id += 1
+        await self._ws.send_json({"id": self._id, "type": command, **payload})
+        while True:
+            reply = await self._ws.receive_json()
+            if reply.get("id") == self._id:
+                break
+        if not reply.get("success"):
+            raise RuntimeError(f"{command}: {reply.get('error')}")
+        return reply.get("result")
+
+    async def add_meter(self) -> None:
+        """Add the meter through the config flow, as the UI does, unless it is there."""
+        entries = await self._get("/api/config/config_entries/entry?domain=emucs")
+        if any(entry.get("unique_id") == METER_ID for entry in entries):
+            return
+        log(f"adding the meter: network, 127.0.0.1:{self.demo.meter_port}")
+        step = await self._post(
+            "/api/config/config_entries/flow",
+            {"handler": "emucs", "show_advanced_options": False},
+        )
+        flow = f"/api/config/config_entries/flow/{step['flow_id']}"
+        step = await self._post(flow, {"next_step_id": "network"})
+        step = await self._post(
+            flow, {"host": "127.0.0.1", "port": self.demo.meter_port}
+        )
+        if step.get("step_id") != "confirm":
+            raise RuntimeError(f"the meter was not found: {step}")
+        s1 = self.demo.s1_port
+        step = await self._post(
+            flow, {"s1_port": f"socket://127.0.0.1:{s1}"} if s1 else {}
+        )
+        if step.get("type") != "create_entry":
+            raise RuntimeError(f"the meter was not added: {step}")
+
+    async def entity_ids(self, keys: list[str]) -> dict[str, str]:
+        """Entity IDs by unique ID suffix, waiting until all ``keys`` exist."""
+        deadline = time.monotonic() + 120
+        while True:
+            registry = await self.ws("config/entity_registry/list")
+            found = {
+                entry["unique_id"].removeprefix(f"{METER_ID}_"): entry["entity_id"]
+                for entry in registry
+                if entry["platform"] == "emucs"
+                and entry["unique_id"].startswith(f"{METER_ID}_")
+                and entry["disabled_by"] is None
+            }
+            if all(key in found for key in keys):
+                return found
+            if time.monotonic() > deadline:
+                missing = [key for key in keys if key not in found]
+                raise RuntimeError(f"entities never appeared: {missing}")
+            await asyncio.sleep(2)
+
+
+STATISTICS = {
+    "energy_import_tariff_1": "kWh",
+    "energy_import_tariff_2": "kWh",
+    "energy_export_tariff_1": "kWh",
+    "energy_export_tariff_2": "kWh",
+    f"{GAS_ID}_gas": "m³",
+    f"{WATER_ID}_water": "m³",
+}
+
+
+def hourly_readings(demo: Demo) -> list[tuple[datetime, dict[str, float]]]:
+    """Return what the meter's registers read at every full hour since the epoch.
+
+    The simulator is deterministic: the same seed and start give the same registers
+    as the running simulator, which fast-forwarded from the epoch too.
+    """
+    sim = P1Simulator(start=demo.epoch, seed=demo.seed)
+    now = datetime.now(UTC)
+
+    def reading() -> tuple[datetime, dict[str, float]]:
+        values = {
+            f"energy_import_tariff_{k + 1}": sim.import_ws[k] // 3600 / 1000
+            for k in range(2)
+        } | {
+            f"energy_export_tariff_{k + 1}": sim.export_ws[k] // 3600 / 1000
+            for k in range(2)
+        }
+        values[f"{GAS_ID}_gas"] = int(sim.gas_ml // 1000) / 1000
+        values[f"{WATER_ID}_water"] = int(sim.water_ml // 1000) / 1000
+        return sim.time, values
+
+    readings = [reading()]
+    while sim.time + timedelta(hours=1) <= now:
+        for _ in range(3600):
+            sim.step(build=False)
+        readings.append(reading())
+    return readings
+
+
+async def import_history(
+    api: HomeAssistant,
+    ids: dict[str, str],
+    readings: list[tuple[datetime, dict[str, float]]],
+) -> None:
+    """Hourly statistics since the epoch, so the Energy dashboard has a past today.
+
+    Home Assistant continues each sum from the last imported hour, whose state is
+    the register the live meter had then.
+    """
+    first = readings[0][1]
+    for key, unit in STATISTICS.items():
+        stats = [
+            {
+                "start": start.isoformat(),
+                "state": end_values[key],
+                "sum": round(end_values[key] - first[key], 3),
+            }
+            for (start, _), (_, end_values) in itertools.pairwise(readings)
+        ]
+        if stats:
+            await api.ws(
+                "recorder/import_statistics",
+                metadata={
+                    "has_mean": False,
+                    "has_sum": True,
+                    "name": None,
+                    "source": "recorder",
+                    "statistic_id": ids[key],
+                    "unit_of_measurement": unit,
+                },
+                stats=stats,
+            )
+
+
+ROW_NAMES = {
+    "power_import": "Power import",
+    "power_export": "Power export",
+    "power_net": "Net power",
+    "average_demand": "Quarter-hour demand",
+    "peak_demand": "Peak this month",
+    "peak_demand_time": "Peak at",
+    "tariff": "Tariff",
+    "breaker_state": "Breaker",
+    "energy_import_tariff_1": "Import tariff 1",
+    "energy_import_tariff_2": "Import tariff 2",
+    "energy_export_tariff_1": "Export tariff 1",
+    "energy_export_tariff_2": "Export tariff 2",
+    f"{GAS_ID}_gas": "Gas",
+    f"{WATER_ID}_water": "Water",
+    "voltage_l1": "Voltage L1",
+    "voltage_l2": "Voltage L2",
+    "voltage_l3": "Voltage L3",
+    "current_l1": "Current L1",
+    "current_l2": "Current L2",
+    "current_l3": "Current L3",
+    "s1_frequency": "Frequency",
+    "s1_frame_rate": "Frames per second",
+}
+
+
+def energy_prefs(ids: dict[str, str]) -> dict[str, Any]:
+    """Energy dashboard: grid per tariff with prices, gas and water."""
+    return {
+        "energy_sources": [
+            {
+                "type": "grid",
+                "flow_from": [
+                    {
+                        "stat_energy_from": ids[f"energy_import_tariff_{tariff}"],
+                        "stat_cost": None,
+                        "entity_energy_price": None,
+                        "number_energy_price": price,
+                    }
+                    for tariff, price in PRICE_IMPORT.items()
+                ],
+                "flow_to": [
+                    {
+                        "stat_energy_to": ids[f"energy_export_tariff_{tariff}"],
+                        "stat_compensation": None,
+                        "entity_energy_price": None,
+                        "number_energy_price": price,
+                    }
+                    for tariff, price in PRICE_EXPORT.items()
+                ],
+                "cost_adjustment_day": 0,
+            },
+            {
+                "type": "gas",
+                "stat_energy_from": ids[f"{GAS_ID}_gas"],
+                "stat_cost": None,
+                "entity_energy_price": None,
+                "number_energy_price": PRICE_GAS,
+            },
+            {
+                "type": "water",
+                "stat_energy_from": ids[f"{WATER_ID}_water"],
+                "stat_cost": None,
+                "entity_energy_price": None,
+                "number_energy_price": PRICE_WATER,
+            },
+        ],
+        "device_consumption": [],
+    }
+
+
+def dashboard(ids: dict[str, str]) -> dict[str, Any]:
+    """Return the overview dashboard: the meter's live values, registers and phases."""
+
+    def rows(*keys: str) -> list[dict[str, str]]:
+        return [
+            {"entity": ids[key], "name": ROW_NAMES[key]} for key in keys if key in ids
+        ]
+
+    cards: list[dict[str, Any]] = [
+        {
+            "type": "gauge",
+            "entity": ids["average_demand"],
+            "name": "Quarter-hour demand",
+            "min": 0,
+            "max": 8,
+            "needle": True,
+            "severity": {"green": 0, "yellow": 2.5, "red": 5},
+        },
+        {
+            "type": "entities",
+            "title": "Now",
+            "entities": rows(
+                "power_import",
+                "power_export",
+                "power_net",
+                "average_demand",
+                "peak_demand",
+                "peak_demand_time",
+                "tariff",
+                "breaker_state",
+            ),
+        },
+        {
+            "type": "history-graph",
+            "title": "Power, last hour",
+            "hours_to_show": 1,
+            "entities": rows("power_import", "power_export", "average_demand"),
+        },
+        {
+            "type": "entities",
+            "title": "Registers",
+            "entities": rows(
+                "energy_import_tariff_1",
+                "energy_import_tariff_2",
+                "energy_export_tariff_1",
+                "energy_export_tariff_2",
+                f"{GAS_ID}_gas",
+                f"{WATER_ID}_water",
+            ),
+        },
+        {
+            "type": "entities",
+            "title": "Phases",
+            "entities": rows(
+                "voltage_l1",
+                "voltage_l2",
+                "voltage_l3",
+                "current_l1",
+                "current_l2",
+                "current_l3",
+            ),
+        },
+    ]
+    if "s1_waveform" in ids:
+        cards.append(
+            {
+                "type": "picture-entity",
+                "entity": ids["s1_waveform"],
+                "name": "S1 waveform",
+                "show_state": False,
+            }
+        )
+        cards.append(
+            {
+                "type": "entities",
+                "title": "S1",
+                "entities": rows("s1_frequency", "s1_frame_rate"),
+            }
+        )
+    return {
+        "title": "eMUCS demo",
+        "views": [{"title": "Meter", "path": "meter", "cards": cards}],
+    }
+
+
+async def set_up(demo: Demo) -> None:
+    """Start Home Assistant and configure it like a user would."""
+    hass_log = demo.config / "hass.log"
+    hass_log.write_bytes(b"")
+    start(
+        demo,
+        "hass",
+        [
+            str(Path(sys.executable).with_name("hass")),
+            "-c",
+            str(demo.config),
+            "--skip-pip",
+        ],
+        hass_log,
+    )
+    log(f"starting Home Assistant (log: {demo.config / 'home-assistant.log'})")
+    readings = asyncio.get_running_loop().run_in_executor(None, hourly_readings, demo)
+    async with aiohttp.ClientSession() as session:
+        api = HomeAssistant(demo, session)
+        await api.wait_started()
+        await api.login()
+        await api.add_meter()
+        # S1 entities appear with the first S1 summary, a few seconds in.
+        s1 = ["s1_frequency", "s1_waveform"] if demo.s1_port else []
+        ids = await api.entity_ids([*STATISTICS, "average_demand", *s1])
+        await import_history(api, ids, await readings)
+        await api.ws("energy/save_prefs", **energy_prefs(ids))
+        await api.ws("lovelace/config/save", config=dashboard(ids), url_path=None)
+        if api._ws is not None:  # noqa: SLF001 - our own class
+            await api._ws.close()  # noqa: SLF001
+
+
+@contextmanager
+def stopped_on_signals() -> Iterator[asyncio.Event]:
+    """Yield an event set by SIGINT or SIGTERM, for the wait at the end."""
+    loop = asyncio.get_running_loop()
+    event = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, event.set)
+    try:
+        yield event
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def run(demo: Demo) -> int:
+    """Start, set up, print the login, wait for Ctrl-C; stop everything."""
+    with stopped_on_signals() as stop:
+        try:
+            s1 = ["--s1-tcp", f"127.0.0.1:{demo.s1_port}"] if demo.s1_port else []
+            # From the epoch to now in a few seconds: the registers then continue
+            # the history imported into Home Assistant.
+            start_simulator(
+                demo,
+                "meter",
+                demo.meter_port,
+                "--start",
+                demo.epoch.isoformat(),
+                "--catch-up",
+                *s1,
+            )
+            if demo.extra_meter_port:
+                start_simulator(
+                    demo,
+                    "extra-meter",
+                    demo.extra_meter_port,
+                    "--id",
+                    EXTRA_METER_ID,
+                    "--wiring",
+                    "single_phase",
+                )
+            setup = asyncio.ensure_future(set_up(demo))
+            waiter = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({setup, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if not setup.done():
+                setup.cancel()
+                return 130
+            waiter.cancel()
+            setup.result()
+            print(
+                f"\nDemo ready: {demo.base}\n"
+                f"  login     {USERNAME} / {PASSWORD}\n"
+                f"  meter     {METER_ID} on tcp 127.0.0.1:{demo.meter_port}"
+                + (f", S1 on 127.0.0.1:{demo.s1_port}" if demo.s1_port else "")
+                + "\n"
+                + (
+                    f"  unused    {EXTRA_METER_ID} on tcp 127.0.0.1:{demo.extra_meter_port}"
+                    " (add it: Settings → Devices & services → Add integration → eMUCS)\n"
+                    if demo.extra_meter_port
+                    else ""
+                )
+                + f"  config    {demo.config}\n"
+                "Ctrl-C stops it.",
+                flush=True,
+            )
+            while not stop.is_set():
+                check_running(demo)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2.0)
+        except RuntimeError as err:
+            log(f"error: {err}")
+            return 1
+        else:
+            log("stopping")
+            return 0
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, stop_all, demo)
+
+
+def main() -> int:
+    """Parse the arguments and run the demo."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--port", type=int, default=8123, help="Home Assistant's port")
+    parser.add_argument(
+        "--meter-port", type=int, default=8088, help="the meter's P1 TCP port"
+    )
+    parser.add_argument(
+        "--s1-port", type=int, default=8089, help="the meter's S1 TCP port (0: no S1)"
+    )
+    parser.add_argument(
+        "--extra-meter-port",
+        type=int,
+        help="also start a second meter on this port, not added to Home Assistant",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=REPO / ".demo",
+        help="configuration directory (default .demo/)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="start from scratch")
+    parser.add_argument("--seed", type=int, default=0, help="simulator seed")
+    args = parser.parse_args()
+    demo = Demo(
+        config=args.config.resolve(),
+        port=args.port,
+        meter_port=args.meter_port,
+        s1_port=args.s1_port or None,
+        extra_meter_port=args.extra_meter_port,
+        seed=args.seed,
+    )
+    prepare_config(demo, fresh=args.fresh)
+    os.environ.setdefault("PYTHONPATH", str(REPO))
+    return asyncio.run(run(demo))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
