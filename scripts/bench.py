@@ -61,6 +61,7 @@ from custom_components.emucs.protocol.obis import ValueType  # noqa: E402
 from custom_components.emucs.protocol.s1 import FRAME_SIZE  # noqa: E402
 from custom_components.emucs.protocol.s1_analytics import S1Analyzer, S1Summary  # noqa: E402
 from custom_components.emucs.protocol.s1_batch import S1Batch, S1BatchDecoder  # noqa: E402
+from custom_components.emucs.protocol.s1_pipeline import MAX_FEED_BYTES, S1Feed  # noqa: E402
 from custom_components.emucs.protocol.s1_sim import (  # noqa: E402
     PhaseSignal,
     SimConfig,
@@ -1607,7 +1608,7 @@ S1_CHUNKS = {
     1460: "TCP segment",
 }
 """Bytes per ``data_received`` call: what a wake-up of the event loop may bring."""
-S1_BUFFER_LIMIT = 512 * 1024
+S1_BUFFER_LIMIT = MAX_FEED_BYTES
 """Bound of the receive buffer (about 2.6 s of a full line)."""
 
 
@@ -1816,12 +1817,13 @@ def s1_speed(opts: Options) -> dict[str, Any]:
 
 
 class S1Receiver:
-    """What the event loop does with S1 bytes: append, and hand a batch off on a timer.
+    """The S1 coordinator's event-loop side: append chunks, hand batches off.
 
-    The buffer is bounded: if the worker falls behind, the oldest bytes go.
+    ``S1Feed.append`` per chunk; on a timer ``S1Feed.take`` and a hand-off to the
+    worker thread.
     """
 
-    __slots__ = ("_buffer", "_executor", "_loop", "_timers")
+    __slots__ = ("_executor", "_feed", "_loop", "_timers")
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor
@@ -1829,20 +1831,16 @@ class S1Receiver:
         """Receive for ``loop``; batches go to ``executor``."""
         self._loop = loop
         self._executor = executor
-        self._buffer = bytearray()
+        self._feed = S1Feed()
         self._timers: list[asyncio.TimerHandle] = []
 
     def data_received(self, data: bytes) -> None:
-        """``asyncio.Protocol.data_received``: append, trimming to the bound."""
-        buffer = self._buffer
-        buffer += data
-        if len(buffer) > S1_BUFFER_LIMIT:
-            del buffer[: len(buffer) - S1_BUFFER_LIMIT]
+        """``asyncio.Protocol.data_received``: what the link hands the feed."""
+        self._feed.append(data)
 
     def hand_off(self, every_s: float) -> asyncio.Future[int]:
-        """Run the timer callback: take the buffer, start the worker, re-arm the timer."""
-        data = bytes(self._buffer)
-        self._buffer.clear()
+        """Run the timer callback: take the batch, start the worker, re-arm the timer."""
+        data, _restart = self._feed.take()
         self._timers.append(self._loop.call_later(every_s, len, b""))
         return self._loop.run_in_executor(self._executor, len, data)
 
@@ -1891,8 +1889,9 @@ def s1_loop(opts: Options) -> dict[str, Any]:
     data, _ = s1_stream(seconds)
     repeats = max(opts.repeats, 5)
     opts.say(
-        f"\n{len(data) / seconds:,.0f} bytes per second appended to a bytearray bounded at "
-        f"{S1_BUFFER_LIMIT // 1024} KiB, handed to a worker thread on each timer;\n"
+        f"\n{len(data) / seconds:,.0f} bytes per second appended to the integration's "
+        f"S1Feed (bounded at {S1_BUFFER_LIMIT // 1024} KiB), handed to a worker thread "
+        "on each timer;\n"
         "the worker does nothing, so only the event loop's own work is timed (not the "
         "transport's reads and wake-ups).\n"
         f"  {'bytes per data_received':<46} {'calls/s':>8} "
