@@ -158,9 +158,16 @@ class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
             data, restart = self.feed.take()
             if not data:
                 continue
-            result = await self.hass.async_add_executor_job(
-                self._process, data, restart
-            )
+            try:
+                result = await self.hass.async_add_executor_job(
+                    self._process, data, restart
+                )
+            except Exception:  # noqa: BLE001 - logged; the stream must go on
+                # A decoder bug must not end the stream: log, drop this batch, and
+                # start the next one afresh.
+                LOGGER.exception("Error decoding an S1 batch")
+                self.feed.restart()
+                continue
             self._handle_result(result)
 
     def _process(self, data: bytes, restart: bool) -> S1Result:

@@ -32,6 +32,7 @@ from custom_components.emucs.const import (
     DOMAIN,
 )
 from custom_components.emucs.protocol.s1 import FRAME_SIZE
+from custom_components.emucs.protocol.s1_pipeline import S1Pipeline, S1Result
 from custom_components.emucs.protocol.s1_sim import (
     Disturbance,
     PhaseSignal,
@@ -159,6 +160,37 @@ async def test_s1_entities_follow_the_stream(
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_s1_decoder_error_does_not_end_the_stream(
+    hass: HomeAssistant,
+    pty_meter: PtyMeter,
+    s1_meter: S1PtyMeter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception in the executor is logged; the next batches are decoded."""
+    real = S1Pipeline.process
+    calls = 0
+
+    def flaky(self: S1Pipeline, data: bytes, *, restart: bool = False) -> S1Result:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("decoder bug")
+        return real(self, data, restart=restart)
+
+    monkeypatch.setattr(S1Pipeline, "process", flaky)
+    entry = await setup_entry(
+        hass,
+        serial_data(pty_meter),
+        {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1},
+    )
+    s1 = coordinator(entry).s1
+    assert s1 is not None
+    await wait_for(hass, lambda: s1.data is not None, "S1 values")
+    assert "Error decoding an S1 batch" in caplog.text
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_s1_port_missing_keeps_p1_and_raises_repair(
