@@ -10,7 +10,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .connection import CannotOpenError
 from .const import CONF_S1_PORT, DOMAIN
-from .coordinator import EmucsConfigEntry, EmucsCoordinator
+from .coordinator import EmucsConfigEntry, EmucsCoordinator, capacity_store
 from .entity import submeter_key
 from .s1_coordinator import EmucsS1Coordinator
 
@@ -33,6 +33,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> boo
         ) from err
     entry.async_on_unload(coordinator.connection.close)
     entry.runtime_data = coordinator
+    await coordinator.async_load_capacity()
     coordinator.async_start()
     if s1_port := entry.options.get(CONF_S1_PORT):
         # S1 is optional: a port that fails to open is retried in the background
@@ -46,7 +47,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> boo
 
 async def async_unload_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> bool:
     """Stop the link (the background task is cancelled with the entry) and the platforms."""
+    await entry.runtime_data.async_save_capacity()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
+    """Forget the saved quarter and peak of a removed entry."""
+    await capacity_store(hass, entry.entry_id).async_remove()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:

@@ -1,10 +1,11 @@
-"""Binary sensors: the virtual relays of eMUCS E.2.x meters."""
+"""Binary sensors: the virtual relays of eMUCS E.2.x meters, and the peak at risk."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -25,6 +26,7 @@ class EmucsBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[EmucsData], bool | None]
     has_fn: Callable[[EmucsData], bool]
+    attrs_fn: Callable[[EmucsData], dict[str, Any]] | None = None
 
 
 def _relay(number: int) -> EmucsBinarySensorEntityDescription:
@@ -44,6 +46,28 @@ def _relay(number: int) -> EmucsBinarySensorEntityDescription:
 RELAYS = tuple(_relay(number) for number in range(1, 9))
 
 
+def _risk_attributes(data: EmucsData) -> dict[str, Any]:
+    capacity = data.capacity
+    if capacity is None:
+        return {}
+    # The quarter's start lets automations wait for the next quarter on the meter's
+    # clock (the blueprint that pauses a charger does). Nothing here changes every
+    # second: each change is a row in the recorder.
+    return {
+        "quarter_start": capacity.quarter.start.isoformat(),
+        "target": round(capacity.target_kw, 3),
+    }
+
+
+PEAK_AT_RISK = EmucsBinarySensorEntityDescription(
+    key="peak_at_risk",
+    translation_key="peak_at_risk",
+    is_on_fn=lambda data: None if data.capacity is None else data.capacity.at_risk,
+    has_fn=lambda data: data.capacity is not None,
+    attrs_fn=_risk_attributes,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EmucsConfigEntry,
@@ -53,7 +77,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
 
     def candidates(data: EmucsData) -> EntityCandidates:
-        for description in RELAYS:
+        for description in (*RELAYS, PEAK_AT_RISK):
             if description.has_fn(data):
                 yield (
                     description.key,
@@ -64,11 +88,17 @@ async def async_setup_entry(
 
 
 class EmucsBinarySensor(EmucsEntity, BinarySensorEntity):
-    """A virtual relay."""
+    """A virtual relay, or whether this quarter may set a new peak."""
 
     entity_description: EmucsBinarySensorEntityDescription
 
     @property
     def is_on(self) -> bool | None:
-        """Return whether the relay is connected."""
+        """Return whether the relay is connected, or the peak at risk."""
         return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the forecast behind the peak at risk."""
+        attrs_fn = self.entity_description.attrs_fn
+        return None if attrs_fn is None else attrs_fn(self.coordinator.data)

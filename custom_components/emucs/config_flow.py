@@ -21,7 +21,13 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT, UnitOfTime
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PORT,
+    PERCENTAGE,
+    UnitOfPower,
+    UnitOfTime,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -46,6 +52,9 @@ from .connection import (
     async_probe_s1,
 )
 from .const import (
+    CONF_CAPACITY_RATE,
+    CONF_PEAK_RISK,
+    CONF_PEAK_TARGET,
     CONF_PUBLISH_INTERVAL,
     CONF_S1_PORT,
     CONF_S1_PUBLISH_INTERVAL,
@@ -53,6 +62,9 @@ from .const import (
     CONF_SILENCE_TIMEOUT,
     CONNECTION_NETWORK,
     CONNECTION_SERIAL,
+    DEFAULT_CAPACITY_RATE,
+    DEFAULT_PEAK_RISK,
+    DEFAULT_PEAK_TARGET,
     DEFAULT_PUBLISH_INTERVAL,
     DEFAULT_S1_PUBLISH_INTERVAL,
     DEFAULT_SILENCE_TIMEOUT,
@@ -392,7 +404,7 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class EmucsOptionsFlow(OptionsFlow):
-    """Update behaviour: averaging interval for fast values and silence timeout."""
+    """Update behaviour (averaging, silence timeout, S1) and the capacity tariff."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -411,6 +423,9 @@ class EmucsOptionsFlow(OptionsFlow):
                     CONF_SILENCE_TIMEOUT: int(user_input[CONF_SILENCE_TIMEOUT]),
                     CONF_S1_PORT: s1_port,
                     CONF_S1_PUBLISH_INTERVAL: int(user_input[CONF_S1_PUBLISH_INTERVAL]),
+                    CONF_PEAK_TARGET: float(user_input[CONF_PEAK_TARGET]),
+                    CONF_PEAK_RISK: int(user_input[CONF_PEAK_RISK]),
+                    CONF_CAPACITY_RATE: float(user_input[CONF_CAPACITY_RATE]),
                 }
                 if not s1_port:
                     del data[CONF_S1_PORT]
@@ -455,6 +470,42 @@ class EmucsOptionsFlow(OptionsFlow):
                         max=60,
                         step=1,
                         unit_of_measurement=UnitOfTime.SECONDS,
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required(
+                    CONF_PEAK_TARGET,
+                    default=options.get(CONF_PEAK_TARGET, DEFAULT_PEAK_TARGET),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=100,
+                        step=0.1,
+                        unit_of_measurement=UnitOfPower.KILO_WATT,
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required(
+                    CONF_PEAK_RISK,
+                    default=options.get(CONF_PEAK_RISK, DEFAULT_PEAK_RISK),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=50,
+                        max=100,
+                        step=1,
+                        unit_of_measurement=PERCENTAGE,
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required(
+                    CONF_CAPACITY_RATE,
+                    default=options.get(CONF_CAPACITY_RATE, DEFAULT_CAPACITY_RATE),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=1000,
+                        step=0.01,
+                        unit_of_measurement="EUR/kW/year",
                         mode=NumberSelectorMode.BOX,
                     )
                 ),

@@ -24,11 +24,22 @@ CONF_S1_PUBLISH_INTERVAL: Final = "s1_publish_interval"
 DEFAULT_S1_PUBLISH_INTERVAL: Final = 5
 CONF_SILENCE_TIMEOUT: Final = "silence_timeout"
 DEFAULT_SILENCE_TIMEOUT: Final = 10
+CONF_PEAK_TARGET: Final = "peak_target"
+"""kW a quarter should stay under when higher than this month's peak; 0 = none."""
+DEFAULT_PEAK_TARGET: Final = 0.0
+CONF_PEAK_RISK: Final = "peak_risk"
+"""Percent of the target above which the quarter's forecast puts the peak at risk."""
+DEFAULT_PEAK_RISK: Final = 90
+CONF_CAPACITY_RATE: Final = "capacity_rate"
+"""Capacity tariff in EUR per kW per year; 0 = unknown (no cost sensor)."""
+DEFAULT_CAPACITY_RATE: Final = 0.0
 
 PROBE_TIMEOUT: Final = 15.0
 """Seconds the config flow waits for a telegram (the meter sends one per second)."""
 SILENT_REPAIR_AFTER: Final = 300.0
 """Seconds a link may stay open without data before a repair issue is raised."""
+CAPACITY_SAVE_DELAY: Final = 30.0
+"""Seconds after a quarter start or a new peak before the capacity state is saved."""
 CRC_REPAIR_THRESHOLD: Final = 0.2
 """Share of rejected telegrams over the last minutes that raises a repair issue."""
 

@@ -13,15 +13,24 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .capacity import CapacitySettings, CapacityState, CapacityTracker, NewPeak, Reading
 from .connection import LinkEvent, LinkTarget, P1Connection
 from .const import (
+    CAPACITY_SAVE_DELAY,
+    CONF_CAPACITY_RATE,
+    CONF_PEAK_RISK,
+    CONF_PEAK_TARGET,
     CONF_PUBLISH_INTERVAL,
     CONF_SERIAL_PORT,
     CONF_SILENCE_TIMEOUT,
     CRC_REPAIR_THRESHOLD,
+    DEFAULT_CAPACITY_RATE,
+    DEFAULT_PEAK_RISK,
+    DEFAULT_PEAK_TARGET,
     DEFAULT_PUBLISH_INTERVAL,
     DEFAULT_SILENCE_TIMEOUT,
     DOMAIN,
@@ -31,6 +40,7 @@ from .const import (
     LOGGER,
     SILENT_REPAIR_AFTER,
 )
+from .peak_statistics import async_import_monthly_peaks
 from .protocol import MBusDevice, Telegram, obis
 from .s1_coordinator import EmucsS1Coordinator
 
@@ -66,6 +76,7 @@ ENERGY_IMPORT_TOTAL = "energy_import_total"
 ENERGY_EXPORT_TOTAL = "energy_export_total"
 HEALTH_INTERVAL = timedelta(seconds=60)
 CRC_WINDOW = 5  # health checks (minutes) over which the CRC error share is judged
+CAPACITY_STORE_VERSION = 1
 
 
 @dataclass(slots=True)
@@ -118,6 +129,25 @@ class EmucsData:
     rejected: int = 0
     """Candidates dropped by the framer (CRC errors, truncated, malformed)."""
     received: datetime | None = None
+    capacity: CapacityState | None = None
+    """The capacity tariff view, refreshed like the fast values; ``None`` for meters
+    without 1-0:1.6.0 (firmware 50213)."""
+    new_peak: NewPeak | None = None
+    """Set on the one telegram whose 1-0:1.6.0 is a new monthly peak."""
+
+
+def capacity_settings(options: Mapping[str, Any]) -> CapacitySettings:
+    """Read the capacity options (0 means "not set")."""
+    return CapacitySettings(
+        target_kw=float(options.get(CONF_PEAK_TARGET, DEFAULT_PEAK_TARGET)) or None,
+        risk_share=float(options.get(CONF_PEAK_RISK, DEFAULT_PEAK_RISK)) / 100,
+        rate=float(options.get(CONF_CAPACITY_RATE, DEFAULT_CAPACITY_RATE)) or None,
+    )
+
+
+def capacity_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return where an entry's capacity state survives restarts."""
+    return Store(hass, CAPACITY_STORE_VERSION, f"{DOMAIN}.capacity.{entry_id}")
 
 
 class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
@@ -158,6 +188,20 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         """Telegrams whose totals went backwards (not published)."""
         self.s1: EmucsS1Coordinator | None = None
         """The S1 stream of the same meter, when an S1 port is configured."""
+        self.capacity = CapacityTracker(capacity_settings(entry.options))
+        self._capacity_store = capacity_store(hass, entry.entry_id)
+        self._capacity: CapacityState | None = None
+        self._published_fast: dict[str, float] | None = None
+        self._imported_months: tuple[tuple[str, float | None], ...] = ()
+
+    async def async_load_capacity(self) -> None:
+        """Continue the quarter and the peak seen before a restart."""
+        if (saved := await self._capacity_store.async_load()) is not None:
+            self.capacity.restore(saved)
+
+    async def async_save_capacity(self) -> None:
+        """Save the capacity state now (on unload)."""
+        await self._capacity_store.async_save(self.capacity.as_dict())
 
     @callback
     def async_start(self) -> None:
@@ -193,11 +237,22 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         for device in telegram.mbus:
             submeters.setdefault(device.channel, _SubmeterTracker()).update(device)
         framer = self.connection.stream.stats
+        fast = self._publish_fast(telegram)
+        totals = self._guard_totals(telegram)
+        capacity = self._update_capacity(telegram, totals)
+        # Capacity values change every second like the fast values, so they are
+        # published with them: _publish_fast returns a new dict exactly when it
+        # publishes (every telegram, or when an averaging window closes).
+        if capacity is not None and (
+            fast is not self._published_fast or self._capacity is None
+        ):
+            self._capacity = capacity
+        self._published_fast = fast
         self.async_set_updated_data(
             EmucsData(
                 telegram=telegram,
-                fast=self._publish_fast(telegram),
-                totals=self._guard_totals(telegram),
+                fast=fast,
+                totals=totals,
                 volumes={
                     channel: tracker.value
                     for channel, tracker in submeters.items()
@@ -207,8 +262,52 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
                 telegrams=framer.telegrams,
                 rejected=framer.crc_errors + framer.malformed,
                 received=dt_util.utcnow(),
+                capacity=self._capacity if capacity is not None else None,
+                new_peak=None if capacity is None else capacity.new_peak,
             )
         )
+
+    def _update_capacity(
+        self, telegram: Telegram, totals: dict[str, float]
+    ) -> CapacityState | None:
+        """Follow the quarter and the peaks; ``None`` without 1-0:1.6.0."""
+        peak = telegram.objects.get(obis.PEAK_DEMAND)
+        time = telegram.timestamp
+        energy = totals.get(ENERGY_IMPORT_TOTAL)
+        power = telegram.number(obis.POWER_IMPORT)
+        if (
+            peak is None
+            or not isinstance(peak.value, float)
+            or time is None
+            or energy is None
+            or power is None
+        ):
+            return None
+        tracker = self.capacity
+        before = (tracker.quarter.start, tracker.peak.time, tracker.peak.value)
+        history = telegram.value(obis.PEAK_HISTORY)
+        state = tracker.update(
+            Reading(
+                time=time,
+                import_kwh=energy,
+                power_kw=power,
+                demand_kw=telegram.number(obis.AVERAGE_DEMAND),
+            ),
+            peak.timestamp,
+            peak.value,
+            history if isinstance(history, tuple) else (),
+        )
+        if (tracker.quarter.start, tracker.peak.time, tracker.peak.value) != before:
+            self._capacity_store.async_delay_save(tracker.as_dict, CAPACITY_SAVE_DELAY)
+        months = tuple((month.label, month.peak_kw) for month in state.months)
+        if months != self._imported_months:
+            self._imported_months = months
+            async_import_monthly_peaks(
+                self.hass,
+                self.equipment_id or str(self.config_entry.unique_id),
+                state.months,
+            )
+        return state
 
     def _guard_totals(self, telegram: Telegram) -> dict[str, float]:
         totals = self._totals

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -19,6 +20,7 @@ from homeassistant.const import (
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfPower,
+    UnitOfTime,
     UnitOfVolume,
     UnitOfVolumeFlowRate,
 )
@@ -26,6 +28,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .capacity import CapacityState
 from .coordinator import (
     ENERGY_EXPORT_TOTAL,
     ENERGY_IMPORT_TOTAL,
@@ -58,6 +61,7 @@ class EmucsSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[EmucsData], StateType | datetime]
     has_fn: Callable[[EmucsData], bool]
+    attrs_fn: Callable[[EmucsData], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +116,50 @@ def _fast(
         value_fn=lambda data: data.fast.get(key),
         has_fn=lambda data: key in data.fast,
     )
+
+
+def _capacity(
+    value: Callable[[CapacityState], float | int | None],
+) -> Callable[[EmucsData], StateType]:
+    def read(data: EmucsData) -> StateType:
+        capacity = data.capacity
+        if capacity is None or (result := value(capacity)) is None:
+            return None
+        return round(result, 3)
+
+    return read
+
+
+def _has_capacity(data: EmucsData) -> bool:
+    return data.capacity is not None
+
+
+def _forecast_attributes(data: EmucsData) -> dict[str, Any]:
+    capacity = data.capacity
+    if capacity is None:
+        return {}
+    quarter = capacity.quarter
+    expected = capacity.demand_expected_kw
+    return {
+        "quarter_start": quarter.start.isoformat(),
+        "energy_so_far": round(quarter.energy_kwh, 3),
+        "baseline_estimated": quarter.baseline_estimated,
+        # What 1-0:1.4.0 turned out to be, and what it should read by that model.
+        "demand_register": capacity.demand_mode,
+        "demand_register_expected": None if expected is None else round(expected, 3),
+    }
+
+
+def _headroom_attributes(data: EmucsData) -> dict[str, Any]:
+    capacity = data.capacity
+    return {} if capacity is None else {"target": round(capacity.target_kw, 3)}
+
+
+def _months_attributes(data: EmucsData) -> dict[str, Any]:
+    capacity = data.capacity
+    if capacity is None:
+        return {}
+    return {"months": {month.label: month.peak_kw for month in capacity.months}}
 
 
 def _enum(value: object, states: dict[int, str]) -> str | None:
@@ -271,6 +319,59 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
             else peak.timestamp
         ),
         has_fn=_present(obis.PEAK_DEMAND),
+    ),
+    EmucsSensorEntityDescription(
+        key="quarter_forecast",
+        translation_key="quarter_forecast",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=3,
+        value_fn=_capacity(lambda c: c.quarter.projected_kw),
+        has_fn=_has_capacity,
+        attrs_fn=_forecast_attributes,
+    ),
+    EmucsSensorEntityDescription(
+        key="quarter_seconds_left",
+        translation_key="quarter_seconds_left",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        value_fn=_capacity(lambda c: c.quarter.seconds_left),
+        has_fn=_has_capacity,
+    ),
+    EmucsSensorEntityDescription(
+        key="peak_headroom",
+        translation_key="peak_headroom",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=3,
+        value_fn=_capacity(lambda c: c.headroom_kw),
+        has_fn=_has_capacity,
+        attrs_fn=_headroom_attributes,
+    ),
+    EmucsSensorEntityDescription(
+        key="peak_average",
+        translation_key="peak_average",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=3,
+        value_fn=_capacity(lambda c: c.billing_average_kw),
+        has_fn=_has_capacity,
+        attrs_fn=_months_attributes,
+    ),
+    EmucsSensorEntityDescription(
+        key="capacity_cost",
+        translation_key="capacity_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="EUR",
+        suggested_display_precision=2,
+        value_fn=_capacity(lambda c: c.yearly_cost),
+        # Only with a rate in the options (a new rate reloads the entry).
+        has_fn=lambda data: (
+            data.capacity is not None and data.capacity.yearly_cost is not None
+        ),
     ),
     EmucsSensorEntityDescription(
         key="breaker_state",
@@ -482,6 +583,8 @@ class EmucsSensor(EmucsEntity, SensorEntity):
         """Create the sensor and read its first value."""
         super().__init__(coordinator, description)
         self._attr_native_value = description.value_fn(coordinator.data)
+        if description.attrs_fn is not None:
+            self._attr_extra_state_attributes = description.attrs_fn(coordinator.data)
         self._written_available = True
 
     @callback
@@ -494,6 +597,8 @@ class EmucsSensor(EmucsEntity, SensorEntity):
             return
         self._attr_native_value = value
         self._written_available = available
+        if (attrs_fn := self.entity_description.attrs_fn) is not None:
+            self._attr_extra_state_attributes = attrs_fn(self.coordinator.data)
         self.async_write_ha_state()
 
 
