@@ -325,14 +325,6 @@ class HomeAssistant:
                 raise RuntimeError(f"POST {path}: {response.status} {body}")
             return body
 
-    async def _get(self, path: str) -> Any:
-        async with self.session.get(
-            f"{self.demo.base}{path}",
-            headers={"Authorization": f"Bearer {self.token}"},
-        ) as response:
-            response.raise_for_status()
-            return await response.json()
-
     async def ws(self, command: str, **payload: Any) -> Any:
         """Send one websocket command and return its result."""
         if self._ws is None:
@@ -352,11 +344,11 @@ class HomeAssistant:
         return reply.get("result")
 
     async def add_meter(self) -> None:
-        """Add the meter through the config flow, as the UI does, unless it is there."""
-        entries = await self._get("/api/config/config_entries/entry?domain=emucs")
-        if any(entry.get("unique_id") == METER_ID for entry in entries):
-            return
-        log(f"adding the meter: network, 127.0.0.1:{self.demo.meter_port}")
+        """Add the meter through the config flow, as the UI does.
+
+        When the meter is there already the flow ends as "already configured",
+        after updating the entry's host and port, as it would for a user.
+        """
         step = await self._post(
             "/api/config/config_entries/flow",
             {"handler": "emucs", "show_advanced_options": False},
@@ -366,6 +358,9 @@ class HomeAssistant:
         step = await self._post(
             flow, {"host": "127.0.0.1", "port": self.demo.meter_port}
         )
+        if step.get("reason") == "already_configured":
+            return
+        log(f"added the meter: network, 127.0.0.1:{self.demo.meter_port}")
         if step.get("step_id") != "confirm":
             raise RuntimeError(f"the meter was not found: {step}")
         s1 = self.demo.s1_port

@@ -1,0 +1,1 @@
+"""Browser test of the demo: a real Home Assistant in Debian's Chromium."""
