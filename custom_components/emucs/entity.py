@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
@@ -99,8 +100,24 @@ class EmucsSubmeterEntity(CoordinatorEntity[EmucsCoordinator]):
             name=model,
             model=model,
             serial_number=device.equipment_id,
-            via_device=(DOMAIN, str(serial)),
         )
+
+    async def async_added_to_hass(self) -> None:
+        """Link the submeter's device to the meter's.
+
+        By registry ID: ``DeviceInfo.via_device`` is deprecated from HA 2026.9 and
+        its replacement ``via_device_id`` does not exist in 2025.4.
+        """
+        await super().async_added_to_hass()
+        if (own := self.device_entry) is None:
+            return
+        registry = dr.async_get(self.hass)
+        meter = registry.async_get_or_create(
+            config_entry_id=self.coordinator.config_entry.entry_id,
+            identifiers={(DOMAIN, str(self.coordinator.config_entry.unique_id))},
+        )
+        if own.via_device_id != meter.id:
+            registry.async_update_device(own.id, via_device_id=meter.id)
 
     @property
     def device(self) -> MBusDevice | None:
