@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass
 from enum import Enum
 import logging
@@ -26,6 +27,8 @@ P1_BAUDRATE = 115200
 DEFAULT_SILENCE_TIMEOUT = 10.0
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
+CLOSE_TIMEOUT = 5.0
+"""Seconds to wait for a port to be released on unload."""
 OPEN_TIMEOUT = 10.0
 """Seconds an open may take: a TCP connect to a dead dongle otherwise hangs ~2 min."""
 
@@ -181,6 +184,7 @@ class MeterLink:
         # Read the module constants now, not at import: tests shorten them.
         self._backoff = backoff or (MIN_BACKOFF, MAX_BACKOFF)
         self._link: tuple[asyncio.BaseTransport, _LinkProtocol] | None = None
+        self._stopped = False
 
     def _emit(self, event: LinkEvent, detail: str | None) -> None:
         try:
@@ -218,7 +222,7 @@ class MeterLink:
         """Read, and reopen with exponential backoff, until cancelled."""
         shortest, longest = self._backoff
         delay = shortest
-        while True:
+        while not self._stopped:
             if self._link is None:
                 try:
                     await self.async_connect()
@@ -230,6 +234,8 @@ class MeterLink:
             link = self._link
             if link is not None and await self._read_until_down(*link):
                 delay = shortest  # a link that delivered valid data starts afresh
+            if self._stopped:
+                break
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
 
@@ -271,6 +277,21 @@ class MeterLink:
         """Close the current link now (the run loop reconnects unless cancelled)."""
         if self._link is not None:
             self._link[0].close()
+
+    async def async_close(self) -> None:
+        """Stop reconnecting and close the link; return once the port is released.
+
+        HA 2026.11 opens serial ports exclusively, and pyserial-asyncio-fast closes
+        them in an executor: a reload must not reopen the port before that is done.
+        """
+        self._stopped = True
+        if self._link is None:
+            return
+        transport, protocol = self._link
+        transport.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await asyncio.shield(protocol.closed)
 
 
 class P1Connection(MeterLink):
