@@ -1,4 +1,4 @@
-"""Diagnostics: the last telegram, decoded and as sent, and the link's counters."""
+"""Diagnostics: the last telegram, decoded and as sent, the link's counters, capacity."""
 
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ async def async_get_config_entry_diagnostics(
                     for r in connection.stream.framer.recent_rejections
                 ],
                 "total_glitches": coordinator.glitches,
+            },
+            "capacity": {
+                **coordinator.capacity.as_dict(),
+                "settings": asdict(coordinator.capacity.settings),
             },
             "s1": _s1_diagnostics(coordinator.s1),
             "telegram": None if telegram is None else telegram.to_dict(),

@@ -31,6 +31,9 @@ import voluptuous as vol
 
 from custom_components.emucs import config_flow
 from custom_components.emucs.const import (
+    CONF_CAPACITY_RATE,
+    CONF_PEAK_RISK,
+    CONF_PEAK_TARGET,
     CONF_PUBLISH_INTERVAL,
     CONF_S1_PORT,
     CONF_S1_PUBLISH_INTERVAL,
@@ -583,6 +586,9 @@ async def test_options_flow(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
         CONF_PUBLISH_INTERVAL: 0,
         CONF_SILENCE_TIMEOUT: 10,
         CONF_S1_PUBLISH_INTERVAL: 5,
+        CONF_PEAK_TARGET: 0.0,
+        CONF_PEAK_RISK: 90,
+        CONF_CAPACITY_RATE: 0.0,
     }
 
     with pytest.raises(InvalidData):
@@ -596,18 +602,31 @@ async def test_options_flow(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
             CONF_SILENCE_TIMEOUT: 30,
             CONF_S1_PORT: " ",
             CONF_S1_PUBLISH_INTERVAL: 2,
+            CONF_PEAK_TARGET: 4.5,
+            CONF_PEAK_RISK: 85.0,
+            CONF_CAPACITY_RATE: 53.25,
         },
     )
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {
+    changed = {
         CONF_PUBLISH_INTERVAL: 10,
         CONF_SILENCE_TIMEOUT: 30,
         CONF_S1_PUBLISH_INTERVAL: 2,
+        CONF_PEAK_TARGET: 4.5,
+        CONF_PEAK_RISK: 85,
+        CONF_CAPACITY_RATE: 53.25,
     }
+    assert entry.options == changed
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.publish_interval == 10
+    settings = entry.runtime_data.capacity.settings
+    assert (settings.target_kw, settings.risk_share, settings.rate) == (
+        4.5,
+        0.85,
+        53.25,
+    )
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     defaults = {
@@ -615,10 +634,6 @@ async def test_options_flow(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
         for key in result["data_schema"].schema
         if key.default is not vol.UNDEFINED
     }
-    assert defaults == {
-        CONF_PUBLISH_INTERVAL: 10,
-        CONF_SILENCE_TIMEOUT: 30,
-        CONF_S1_PUBLISH_INTERVAL: 2,
-    }
+    assert defaults == changed
     hass.config_entries.options.async_abort(result["flow_id"])
     assert await hass.config_entries.async_unload(entry.entry_id)
