@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -176,6 +177,21 @@ def local_midnight(instant: datetime) -> datetime:
     offset = belgian_offset(instant)
     local = (instant + offset).replace(hour=0, minute=0, second=0, microsecond=0)
     return local - belgian_offset(local - offset)
+
+
+def check_ports_free(demo: Demo) -> None:
+    """Fail early when a port is taken (Home Assistant would only log it)."""
+    ports = [demo.port, demo.meter_port, demo.s1_port, demo.extra_meter_port]
+    for port in ports:
+        if not port:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as err:
+                raise RuntimeError(
+                    f"port {port} is in use ({err.strerror}): is a demo running already?"
+                ) from None
 
 
 def start(demo: Demo, name: str, argv: list[str], logfile: Path) -> None:
@@ -670,6 +686,7 @@ async def run(demo: Demo) -> int:
     """Start, set up, print the login, wait for Ctrl-C; stop everything."""
     with stopped_on_signals() as stop:
         try:
+            check_ports_free(demo)
             s1 = ["--s1-tcp", f"127.0.0.1:{demo.s1_port}"] if demo.s1_port else []
             # From the epoch to now in a few seconds: the registers then continue
             # the history imported into Home Assistant.
