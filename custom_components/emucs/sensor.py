@@ -25,10 +25,12 @@ from homeassistant.const import (
     UnitOfVolumeFlowRate,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .capacity import CapacityState
+from .const import DOMAIN
 from .coordinator import (
     ENERGY_EXPORT_TOTAL,
     ENERGY_IMPORT_TOTAL,
@@ -554,6 +556,13 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors for the objects the meter sends, now and as they appear."""
     coordinator = entry.runtime_data
+    if coordinator.capacity.settings.rate is None:
+        # The rate was cleared in the options: the cost sensor is gone for good.
+        registry = er.async_get(hass)
+        if cost := registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{entry.unique_id}_capacity_cost"
+        ):
+            registry.async_remove(cost)
 
     def candidates(data: EmucsData) -> EntityCandidates:
         for description in SENSORS:

@@ -258,6 +258,13 @@ async def test_average_peak_and_cost(
         assert cost_state is not None
         assert f"{float(cost_state.state):.3f}" == cost
         assert cost_state.attributes["unit_of_measurement"] == "EUR"
+        # Clearing the rate removes the sensor rather than leaving it unavailable.
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_CAPACITY_RATE: 0.0}
+        )
+        await hass.async_block_till_done()
+        assert registry.async_get(cost_id) is None
+        assert hass.states.get(cost_id) is None
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
