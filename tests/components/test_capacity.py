@@ -94,6 +94,35 @@ class SimulatedMeter:
         return sum(self.sim.import_ws)
 
 
+def check_quarter(
+    hass: HomeAssistant, meter: SimulatedMeter, tick: Tick, quarter_start: str
+) -> None:
+    """Feed a whole quarter from its first second ``tick``; check every second."""
+    start_ws = meter.import_ws
+    for second in range(QUARTER_S):
+        if second:
+            tick = meter.step()
+        power = max(sum(tick.phase_power_w), 0) / 1000
+        left = QUARTER_S - second
+        energy_kj = (meter.import_ws - start_ws) / 1000
+        assert int(sim_state(hass, "quarter_seconds_left").state) == left
+        forecast = sim_state(hass, "quarter_forecast")
+        assert forecast.attributes["quarter_start"] == quarter_start
+        assert forecast.attributes["baseline_estimated"] is False
+        exact = (energy_kj + power * left) / QUARTER_S
+        assert abs(float(forecast.state) - exact) < 0.0045
+        headroom = sim_state(hass, "peak_headroom")
+        target = headroom.attributes["target"]
+        exact = max(0.0, (target * QUARTER_S - energy_kj) / left)
+        assert abs(float(headroom.state) - exact) <= 3.6 / left + 0.0005
+        capacity = coordinator(meter.entry).data.capacity
+        assert capacity is not None
+        at_risk = capacity.quarter.projected_kw > 0.9 * capacity.target_kw
+        risk = sim_state(hass, "peak_at_risk", "binary_sensor")
+        assert risk.state == ("on" if at_risk else "off")
+        assert risk.attributes["quarter_start"] == quarter_start
+
+
 async def test_every_second_of_a_quarter_and_a_month_rollover(
     hass: HomeAssistant, make_pty_meter: MakePtyMeter, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -108,26 +137,7 @@ async def test_every_second_of_a_quarter_and_a_month_rollover(
     meter = SimulatedMeter(entry, freezer, datetime(2026, 3, 31, 21, 45, tzinfo=UTC))
     tick = meter.step()  # 23:45:00 S, a quarter start
     await hass.async_block_till_done()
-    start_ws = meter.import_ws
-    for second in range(QUARTER_S):
-        if second:
-            tick = meter.step()
-        power = max(sum(tick.phase_power_w), 0) / 1000
-        left = QUARTER_S - second
-        energy_kj = (meter.import_ws - start_ws) / 1000
-        assert int(sim_state(hass, "quarter_seconds_left").state) == left
-        forecast = float(sim_state(hass, "quarter_forecast").state)
-        assert abs(forecast - (energy_kj + power * left) / QUARTER_S) < 0.0045
-        headroom = sim_state(hass, "peak_headroom")
-        target = headroom.attributes["target"]
-        exact = max(0.0, (target * QUARTER_S - energy_kj) / left)
-        assert abs(float(headroom.state) - exact) <= 3.6 / left + 0.0005
-        capacity = coordinator(entry).data.capacity
-        assert capacity is not None
-        at_risk = capacity.quarter.projected_kw > 0.9 * capacity.target_kw
-        risk = sim_state(hass, "peak_at_risk", "binary_sensor")
-        assert risk.state == ("on" if at_risk else "off")
-        assert risk.attributes["quarter_start"] == "2026-03-31T23:45:00+02:00"
+    check_quarter(hass, meter, tick, "2026-03-31T23:45:00+02:00")
 
     # Into April: the meter moves March's peak into the history and starts afresh.
     march_peak = float(sim_state(hass, "peak_demand").state)
@@ -150,6 +160,44 @@ async def test_every_second_of_a_quarter_and_a_month_rollover(
     months = sim_state(hass, "peak_average").attributes["months"]
     assert list(months)[:2] == ["2026-04", "2026-03"]
     assert months["2026-03"] == march_peak
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("start", "quarters"),
+    [
+        # 01:45 W: the quarter ends at 03:00 S, 15 minutes later.
+        (
+            datetime(2026, 3, 29, 0, 45, tzinfo=UTC),
+            ("2026-03-29T01:45:00+01:00", "2026-03-29T03:00:00+02:00"),
+        ),
+        # 02:45 S: the next quarter is 02:00 W, the repeated hour.
+        (
+            datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
+            ("2026-10-25T02:45:00+02:00", "2026-10-25T02:00:00+01:00"),
+        ),
+    ],
+)
+async def test_dst_days(
+    hass: HomeAssistant,
+    make_pty_meter: MakePtyMeter,
+    freezer: FrozenDateTimeFactory,
+    start: datetime,
+    quarters: tuple[str, str],
+) -> None:
+    """The quarter across each DST change lasts 900 s on the meter's clock."""
+    freezer.move_to(start)
+    entry = await setup_entry(
+        hass,
+        serial_data(make_pty_meter(payload=None)),
+        unique_id=SIM_SERIAL,
+        wait=False,
+    )
+    meter = SimulatedMeter(entry, freezer, start)
+    tick = meter.step()
+    await hass.async_block_till_done()
+    check_quarter(hass, meter, tick, quarters[0])
+    check_quarter(hass, meter, meter.step(), quarters[1])
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
