@@ -481,7 +481,7 @@ def test_simulated_month_rollover() -> None:
     after = states[-1]
     assert [m.label for m in before.months][:2] == ["2026-03", "2026-02"]
     assert [m.label for m in after.months][:3] == ["2026-04", "2026-03", "2026-02"]
-    assert after.months[1].peak_kw == before.month_peak_kw  # March's peak, now history
+    assert after.months[1].peak_kw == before.months[0].peak_kw  # March, now history
     assert len(after.months) == 14
     # April's first quarters each raise the (reset) peak at most once.
     peaks = [(e.time, e.peak_kw) for e in events]

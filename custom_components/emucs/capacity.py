@@ -396,7 +396,6 @@ class CapacityState:
     target_kw: float
     headroom_kw: float
     at_risk: bool
-    month_peak_kw: float
     months: tuple[MonthPeak, ...]
     """This month and the meter's history, newest first."""
     billing_average_kw: float | None
@@ -438,7 +437,6 @@ class CapacityTracker:
             target_kw=target,
             headroom_kw=headroom_kw(target, quarter.energy_kwh, quarter.seconds_left),
             at_risk=quarter.projected_kw > settings.risk_share * target,
-            month_peak_kw=peak_kw,
             months=months,
             billing_average_kw=average,
             yearly_cost=None
