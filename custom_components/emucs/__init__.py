@@ -40,15 +40,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> boo
         # (and raises a repair issue) without holding up the P1 entities.
         coordinator.s1 = EmucsS1Coordinator(hass, entry, s1_port)
         coordinator.s1.async_start()
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> bool:
     """Stop the link (the background task is cancelled with the entry) and the platforms."""
-    await entry.runtime_data.async_save_capacity()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    coordinator = entry.runtime_data
+    await coordinator.async_save_capacity()
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    # Release the ports before a reload reopens them (exclusive from HA 2026.11).
+    await coordinator.connection.async_close()
+    if coordinator.s1 is not None:
+        await coordinator.s1.link.async_close()
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
@@ -56,9 +63,10 @@ async def async_remove_entry(hass: HomeAssistant, entry: EmucsConfigEntry) -> No
     await capacity_store(hass, entry.entry_id).async_remove()
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
-    """Apply new options by reloading; data changes (reconfigure) reload on their own."""
-    if entry.options != entry.runtime_data.options:
+async def _async_entry_updated(hass: HomeAssistant, entry: EmucsConfigEntry) -> None:
+    """Reload when the link (reconfigure, discovery) or the options changed."""
+    coordinator = entry.runtime_data
+    if entry.options != coordinator.options or entry.data != coordinator.entry_data:
         await hass.config_entries.async_reload(entry.entry_id)
 
 

@@ -17,6 +17,7 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USB,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -72,7 +73,7 @@ from .const import (
     LOGGER,
     PROBE_TIMEOUT,
 )
-from .coordinator import target_from_data
+from .coordinator import EmucsCoordinator, target_from_data
 from .entity import meter_model, meter_sw_version
 from .protocol import Telegram
 from .s1_coordinator import target_from_url
@@ -321,7 +322,6 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
             probe = await self._async_probe(link, "base")
             if probe.telegram is not None:
                 return await self._async_meter_found(probe.telegram, link)
-        self._set_confirm_only()
         return self.async_show_form(
             step_id="usb_confirm",
             description_placeholders={"name": self._usb_name, **probe.placeholders},
@@ -335,6 +335,10 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
         field, or "base" on forms without fields); what arrives (or not) once the
         port is open is about the meter, so it is reported on the whole form.
         """
+        if (telegram := self._running_telegram(link)) is not None:
+            # A loaded entry holds this port (HA 2026.11 opens serial ports
+            # exclusively): its last telegram answers for the meter.
+            return _Probe(telegram=telegram)
         target = target_from_data(link)
         try:
             telegram = await async_probe(target, timeout=PROBE_TIMEOUT)
@@ -376,9 +380,18 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             # data, not data_updates: moving between serial and network must drop the
             # old link's keys, which a merge would keep.
-            return self.async_update_reload_and_abort(
+            # The entry's update listener reloads it (HA 2026.6+ wants the listener,
+            # not the flow, to schedule the reload).
+            # Read before the update: the listener starts reloading at once.
+            loaded = entry.state is ConfigEntryState.LOADED
+            self.hass.config_entries.async_update_entry(
                 entry, data=_with_link(entry.data, link)
             )
+            if not loaded:
+                # No listener while not loaded (e.g. setup failed on the old
+                # port): set it up on the new one now.
+                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+            return self.async_abort(reason="reconfigure_successful")
 
         existing = self.hass.config_entries.async_entry_for_domain_unique_id(
             DOMAIN, str(self.unique_id)
@@ -389,12 +402,21 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
             self.hass.config_entries.async_update_entry(
                 existing, data=_with_link(existing.data, {})
             )
-        self._abort_if_unique_id_configured(updates=link)
+        self._abort_if_unique_id_configured(updates=link, reload_on_update=False)
 
         self._telegram, self._link = telegram, link
         if self.source == SOURCE_USB:
             return self.async_create_entry(title=_title(telegram), data=link)
         return await self.async_step_confirm()
+
+    def _running_telegram(self, link: Mapping[str, Any]) -> Telegram | None:
+        """Return the last telegram of a loaded entry that reads ``link``."""
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            coordinator: EmucsCoordinator = entry.runtime_data
+            data = coordinator.data
+            if data is not None and {k: entry.data.get(k) for k in link} == dict(link):
+                return data.telegram
+        return None
 
     def _current_link(self) -> Mapping[str, Any]:
         """Entry data to prefill the forms with when reconfiguring, else nothing."""

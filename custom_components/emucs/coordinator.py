@@ -161,6 +161,7 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
             hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None
         )
         self.options = dict(entry.options)
+        self.entry_data = dict(entry.data)
         """The options this coordinator runs with; a change needs a reload."""
         self.connection = P1Connection(
             target_from_data(entry.data),

@@ -42,6 +42,7 @@ from custom_components.emucs.const import (
     DOMAIN,
 )
 
+from .common import setup_entry
 from .conftest import (
     BAD_CRC_TELEGRAM,
     DUTCH_TELEGRAM,
@@ -401,7 +402,6 @@ async def test_usb_discovery(hass: HomeAssistant, make_pty_meter: MakePtyMeter) 
     assert result["errors"] == {}
     flow = hass.config_entries.flow.async_get(result["flow_id"])
     assert flow["context"]["title_placeholders"] == {"name": name}
-    assert flow["context"]["confirm_only"] is True
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.FORM
@@ -636,4 +636,22 @@ async def test_options_flow(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
     }
     assert defaults == changed
     hass.config_entries.options.async_abort(result["flow_id"])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_port_of_a_loaded_entry_is_not_opened_again(
+    hass: HomeAssistant, tcp_meter: TcpMeter
+) -> None:
+    """A link a loaded entry reads answers from that entry's last telegram.
+
+    HA 2026.11 opens serial ports exclusively, so a second open would fail; here the
+    meter falls silent first, so a real probe would report no data.
+    """
+    link = {CONF_HOST: tcp_meter.host, CONF_PORT: tcp_meter.port}
+    entry = await setup_entry(hass, link)
+    tcp_meter.payload = None
+    result = await start_flow(hass, "network")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], link)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
     assert await hass.config_entries.async_unload(entry.entry_id)
