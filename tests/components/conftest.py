@@ -22,12 +22,15 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 import contextlib
 import os
+from pathlib import Path
 import tty
 from unittest.mock import PropertyMock, patch
 
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.emucs import connection
 from tests.telegrams import build_telegram, load_template
@@ -254,11 +257,34 @@ def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Generator[None]
     assert not deprecated
 
 
+HA_SERIES = f"{MAJOR_VERSION}.{MINOR_VERSION}"
+SNAPSHOTS = Path(__file__).parent / "snapshots" / f"ha{HA_SERIES}"
+"""Snapshots per Home Assistant release: registry entries gain fields between
+releases (e.g. ``object_id_base`` in 2026.x), so one set cannot serve all."""
+
+
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's serializer, with the files of this HA release."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return ``snapshots/ha<release>`` beside the test files."""
+        return str(SNAPSHOTS)
+
+
 @pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+def snapshot(
+    snapshot: SnapshotAssertion, request: pytest.FixtureRequest
+) -> SnapshotAssertion:
     """Serialize states and registry entries as Home Assistant's own tests do.
 
     pytest-homeassistant-custom-component defines this fixture too, but syrupy's
-    plugin fixture of the same name wins over it.
+    plugin fixture of the same name wins over it. On a release without recorded
+    snapshots the test is skipped, saying how to record them.
     """
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    if not SNAPSHOTS.is_dir() and not request.config.option.update_snapshots:
+        pytest.skip(
+            f"no snapshots recorded for Home Assistant {HA_SERIES}: record them "
+            "with scripts/test tests/components --snapshot-update and review them"
+        )
+    return snapshot.use_extension(VersionedSnapshotExtension)
