@@ -39,6 +39,7 @@ import time
 from typing import Any
 
 import aiohttp
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 
 from custom_components.emucs.protocol.p1_sim import P1Simulator, belgian_offset
 
@@ -89,6 +90,8 @@ logger:
 """
 
 # Belgian household prices in EUR (energy component, excluding fixed fees).
+HA_RELEASE = (MAJOR_VERSION, MINOR_VERSION)
+"""The Home Assistant the demo runs: some websocket schemas changed in 2025.11/2026.4."""
 PRICE_IMPORT = {1: 0.32, 2: 0.26}
 PRICE_EXPORT = {1: 0.04, 2: 0.03}
 PRICE_GAS = 1.05
@@ -466,18 +469,20 @@ async def import_history(
             for (start, _), (_, end_values) in itertools.pairwise(readings)
         ]
         if stats:
-            await api.ws(
-                "recorder/import_statistics",
-                metadata={
-                    "has_mean": False,
-                    "has_sum": True,
-                    "name": None,
-                    "source": "recorder",
-                    "statistic_id": ids[key],
-                    "unit_of_measurement": unit,
-                },
-                stats=stats,
-            )
+            metadata: dict[str, Any] = {
+                "has_sum": True,
+                "name": None,
+                "source": "recorder",
+                "statistic_id": ids[key],
+                "unit_of_measurement": unit,
+            }
+            if HA_RELEASE >= (2025, 11):
+                # has_mean is deprecated there; older releases reject these keys.
+                metadata["mean_type"] = 0  # StatisticMeanType.NONE
+                metadata["unit_class"] = "energy" if unit == "kWh" else "volume"
+            else:
+                metadata["has_mean"] = False
+            await api.ws("recorder/import_statistics", metadata=metadata, stats=stats)
 
 
 ROW_NAMES = {
@@ -506,32 +511,59 @@ ROW_NAMES = {
 }
 
 
+def grid_sources(ids: dict[str, str]) -> list[dict[str, Any]]:
+    """Return the grid of the energy prefs: import and export per tariff.
+
+    HA 2026.4 replaced the grid's ``flow_from``/``flow_to`` lists with one source
+    per import/export pair; older releases know only the lists.
+    """
+    if HA_RELEASE >= (2026, 4):
+        return [
+            {
+                "type": "grid",
+                "stat_energy_from": ids[f"energy_import_tariff_{tariff}"],
+                "stat_energy_to": ids[f"energy_export_tariff_{tariff}"],
+                "stat_cost": None,
+                "entity_energy_price": None,
+                "number_energy_price": PRICE_IMPORT[tariff],
+                "stat_compensation": None,
+                "entity_energy_price_export": None,
+                "number_energy_price_export": PRICE_EXPORT[tariff],
+                "cost_adjustment_day": 0,
+            }
+            for tariff in PRICE_IMPORT
+        ]
+    return [
+        {
+            "type": "grid",
+            "flow_from": [
+                {
+                    "stat_energy_from": ids[f"energy_import_tariff_{tariff}"],
+                    "stat_cost": None,
+                    "entity_energy_price": None,
+                    "number_energy_price": price,
+                }
+                for tariff, price in PRICE_IMPORT.items()
+            ],
+            "flow_to": [
+                {
+                    "stat_energy_to": ids[f"energy_export_tariff_{tariff}"],
+                    "stat_compensation": None,
+                    "entity_energy_price": None,
+                    "number_energy_price": price,
+                }
+                for tariff, price in PRICE_EXPORT.items()
+            ],
+            "cost_adjustment_day": 0,
+        }
+    ]
+
+
 def energy_prefs(ids: dict[str, str]) -> dict[str, Any]:
     """Energy dashboard: grid per tariff with prices, gas and water."""
     return {
         "energy_sources": [
-            {
-                "type": "grid",
-                "flow_from": [
-                    {
-                        "stat_energy_from": ids[f"energy_import_tariff_{tariff}"],
-                        "stat_cost": None,
-                        "entity_energy_price": None,
-                        "number_energy_price": price,
-                    }
-                    for tariff, price in PRICE_IMPORT.items()
-                ],
-                "flow_to": [
-                    {
-                        "stat_energy_to": ids[f"energy_export_tariff_{tariff}"],
-                        "stat_compensation": None,
-                        "entity_energy_price": None,
-                        "number_energy_price": price,
-                    }
-                    for tariff, price in PRICE_EXPORT.items()
-                ],
-                "cost_adjustment_day": 0,
-            },
+            *grid_sources(ids),
             {
                 "type": "gas",
                 "stat_energy_from": ids[f"{GAS_ID}_gas"],
