@@ -141,6 +141,19 @@ async def _async_check_s1(url: str) -> dict[str, str]:
     return {}
 
 
+def _number(low: float, high: float, step: float, unit: str) -> NumberSelector:
+    """Return a number box for an option."""
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=low,
+            max=high,
+            step=step,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
 def _title(telegram: Telegram) -> str:
     """Entry title such as ``T211 1SAG3101021605``."""
     return f"{meter_model(telegram)} {telegram.equipment_id}"
@@ -452,84 +465,31 @@ class EmucsOptionsFlow(OptionsFlow):
                 if not s1_port:
                     del data[CONF_S1_PORT]
                 return self.async_create_entry(data=data)
+
+        def default(key: str, value: float) -> vol.Required:
+            return vol.Required(key, default=options.get(key, value))
+
+        seconds = UnitOfTime.SECONDS
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_PUBLISH_INTERVAL,
-                    default=options.get(
-                        CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=300,
-                        step=1,
-                        unit_of_measurement=UnitOfTime.SECONDS,
-                        mode=NumberSelectorMode.BOX,
-                    )
+                default(CONF_PUBLISH_INTERVAL, DEFAULT_PUBLISH_INTERVAL): _number(
+                    0, 300, 1, seconds
                 ),
-                vol.Required(
-                    CONF_SILENCE_TIMEOUT,
-                    default=options.get(CONF_SILENCE_TIMEOUT, DEFAULT_SILENCE_TIMEOUT),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=5,
-                        max=120,
-                        step=1,
-                        unit_of_measurement=UnitOfTime.SECONDS,
-                        mode=NumberSelectorMode.BOX,
-                    )
+                default(CONF_SILENCE_TIMEOUT, DEFAULT_SILENCE_TIMEOUT): _number(
+                    5, 120, 1, seconds
                 ),
                 vol.Optional(CONF_S1_PORT): TextSelector(),
-                vol.Required(
-                    CONF_S1_PUBLISH_INTERVAL,
-                    default=options.get(
-                        CONF_S1_PUBLISH_INTERVAL, DEFAULT_S1_PUBLISH_INTERVAL
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=60,
-                        step=1,
-                        unit_of_measurement=UnitOfTime.SECONDS,
-                        mode=NumberSelectorMode.BOX,
-                    )
+                default(CONF_S1_PUBLISH_INTERVAL, DEFAULT_S1_PUBLISH_INTERVAL): _number(
+                    1, 60, 1, seconds
                 ),
-                vol.Required(
-                    CONF_PEAK_TARGET,
-                    default=options.get(CONF_PEAK_TARGET, DEFAULT_PEAK_TARGET),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=100,
-                        step=0.1,
-                        unit_of_measurement=UnitOfPower.KILO_WATT,
-                        mode=NumberSelectorMode.BOX,
-                    )
+                default(CONF_PEAK_TARGET, DEFAULT_PEAK_TARGET): _number(
+                    0, 100, 0.1, UnitOfPower.KILO_WATT
                 ),
-                vol.Required(
-                    CONF_PEAK_RISK,
-                    default=options.get(CONF_PEAK_RISK, DEFAULT_PEAK_RISK),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=50,
-                        max=100,
-                        step=1,
-                        unit_of_measurement=PERCENTAGE,
-                        mode=NumberSelectorMode.BOX,
-                    )
+                default(CONF_PEAK_RISK, DEFAULT_PEAK_RISK): _number(
+                    50, 100, 1, PERCENTAGE
                 ),
-                vol.Required(
-                    CONF_CAPACITY_RATE,
-                    default=options.get(CONF_CAPACITY_RATE, DEFAULT_CAPACITY_RATE),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=1000,
-                        step=0.01,
-                        unit_of_measurement="EUR/kW/year",
-                        mode=NumberSelectorMode.BOX,
-                    )
+                default(CONF_CAPACITY_RATE, DEFAULT_CAPACITY_RATE): _number(
+                    0, 1000, 0.01, "EUR/kW/year"
                 ),
             }
         )

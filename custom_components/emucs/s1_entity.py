@@ -101,144 +101,82 @@ class _Quantity:
     enabled: bool
 
 
+VOLTAGE = _Quantity(
+    key="voltage",
+    device_class=SensorDeviceClass.VOLTAGE,
+    unit=UnitOfElectricPotential.VOLT,
+    digits=2,
+    enabled=True,
+)
+CURRENT = _Quantity(
+    key="current",
+    device_class=SensorDeviceClass.CURRENT,
+    unit=UnitOfElectricCurrent.AMPERE,
+    digits=3,
+    enabled=True,
+)
+ACTIVE_POWER = _Quantity(
+    key="active_power",
+    device_class=SensorDeviceClass.POWER,
+    unit=UnitOfPower.WATT,
+    digits=1,
+    enabled=True,
+)
+APPARENT_POWER = _Quantity(
+    key="apparent_power",
+    device_class=SensorDeviceClass.APPARENT_POWER,
+    unit=UnitOfApparentPower.VOLT_AMPERE,
+    digits=1,
+    enabled=False,
+)
+REACTIVE_POWER = _Quantity(
+    key="reactive_power",
+    device_class=SensorDeviceClass.REACTIVE_POWER,
+    unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
+    digits=1,
+    enabled=False,
+)
+NON_ACTIVE_POWER = _Quantity(
+    key="non_active_power",
+    device_class=None,  # no device class fits N = sqrt(S² - P²)
+    unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
+    digits=1,
+    enabled=False,
+)
+POWER_FACTOR = _Quantity(
+    key="power_factor",
+    device_class=SensorDeviceClass.POWER_FACTOR,
+    unit=PERCENTAGE,
+    digits=1,
+    enabled=True,
+)
+THD_VOLTAGE = _Quantity(
+    key="thd_voltage", device_class=None, unit=PERCENTAGE, digits=2, enabled=True
+)
+THD_CURRENT = _Quantity(
+    key="thd_current", device_class=None, unit=PERCENTAGE, digits=1, enabled=False
+)
+
 PHASE_QUANTITIES: tuple[
     tuple[_Quantity, Callable[[PhaseValues], float | None]], ...
 ] = (
-    (
-        _Quantity(
-            key="voltage",
-            device_class=SensorDeviceClass.VOLTAGE,
-            unit=UnitOfElectricPotential.VOLT,
-            digits=2,
-            enabled=True,
-        ),
-        lambda p: p.voltage_rms,
-    ),
-    (
-        _Quantity(
-            key="current",
-            device_class=SensorDeviceClass.CURRENT,
-            unit=UnitOfElectricCurrent.AMPERE,
-            digits=3,
-            enabled=True,
-        ),
-        lambda p: p.current_rms,
-    ),
-    (
-        _Quantity(
-            key="active_power",
-            device_class=SensorDeviceClass.POWER,
-            unit=UnitOfPower.WATT,
-            digits=1,
-            enabled=True,
-        ),
-        lambda p: p.active_power,
-    ),
-    (
-        _Quantity(
-            key="apparent_power",
-            device_class=SensorDeviceClass.APPARENT_POWER,
-            unit=UnitOfApparentPower.VOLT_AMPERE,
-            digits=1,
-            enabled=False,
-        ),
-        lambda p: p.apparent_power,
-    ),
-    (
-        _Quantity(
-            key="reactive_power",
-            device_class=SensorDeviceClass.REACTIVE_POWER,
-            unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
-            digits=1,
-            enabled=False,
-        ),
-        lambda p: p.fundamental_reactive_power,
-    ),
-    (
-        _Quantity(
-            key="non_active_power",
-            device_class=None,
-            unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
-            digits=1,
-            enabled=False,
-        ),
-        lambda p: p.reactive_power,
-    ),
-    (
-        _Quantity(
-            key="power_factor",
-            device_class=SensorDeviceClass.POWER_FACTOR,
-            unit=PERCENTAGE,
-            digits=1,
-            enabled=True,
-        ),
-        lambda p: _percent(p.power_factor),
-    ),
-    (
-        _Quantity(
-            key="thd_voltage",
-            device_class=None,
-            unit=PERCENTAGE,
-            digits=2,
-            enabled=True,
-        ),
-        lambda p: p.thd_voltage,
-    ),
-    (
-        _Quantity(
-            key="thd_current",
-            device_class=None,
-            unit=PERCENTAGE,
-            digits=1,
-            enabled=False,
-        ),
-        lambda p: p.thd_current,
-    ),
+    (VOLTAGE, lambda p: p.voltage_rms),
+    (CURRENT, lambda p: p.current_rms),
+    (ACTIVE_POWER, lambda p: p.active_power),
+    (APPARENT_POWER, lambda p: p.apparent_power),
+    (REACTIVE_POWER, lambda p: p.fundamental_reactive_power),
+    (NON_ACTIVE_POWER, lambda p: p.reactive_power),
+    (POWER_FACTOR, lambda p: _percent(p.power_factor)),
+    (THD_VOLTAGE, lambda p: p.thd_voltage),
+    (THD_CURRENT, lambda p: p.thd_current),
 )
-
 TOTAL_QUANTITIES: tuple[
     tuple[_Quantity, Callable[[TotalValues], float | None]], ...
 ] = (
-    (
-        _Quantity(
-            key="active_power",
-            device_class=SensorDeviceClass.POWER,
-            unit=UnitOfPower.WATT,
-            digits=1,
-            enabled=True,
-        ),
-        lambda t: t.active_power,
-    ),
-    (
-        _Quantity(
-            key="apparent_power",
-            device_class=SensorDeviceClass.APPARENT_POWER,
-            unit=UnitOfApparentPower.VOLT_AMPERE,
-            digits=1,
-            enabled=False,
-        ),
-        lambda t: t.apparent_power,
-    ),
-    (
-        _Quantity(
-            key="non_active_power",
-            device_class=None,
-            unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
-            digits=1,
-            enabled=False,
-        ),
-        lambda t: t.reactive_power,
-    ),
-    (
-        _Quantity(
-            key="power_factor",
-            device_class=SensorDeviceClass.POWER_FACTOR,
-            unit=PERCENTAGE,
-            digits=1,
-            enabled=True,
-        ),
-        lambda t: _percent(t.power_factor),
-    ),
+    (ACTIVE_POWER, lambda t: t.active_power),
+    (APPARENT_POWER, lambda t: t.apparent_power),
+    (NON_ACTIVE_POWER, lambda t: t.reactive_power),
+    (POWER_FACTOR, lambda t: _percent(t.power_factor)),
 )
 
 
