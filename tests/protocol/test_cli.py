@@ -286,6 +286,10 @@ def test_port_refused(capsys: pytest.CaptureFixture[str]) -> None:
 @contextmanager
 def started(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     """Start the CLI with unbuffered pipes; kill it if the test leaves it running."""
+    # A shell's background job runs with SIGINT ignored, which a child inherits,
+    # and Python then never raises KeyboardInterrupt. A handled signal is reset
+    # to the default on exec: give the CLI the Ctrl-C a terminal would.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     proc = subprocess.Popen(  # noqa: S603 - our own argv
         cli(*args),
         cwd=REPO,
@@ -294,6 +298,7 @@ def started(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         stderr=subprocess.PIPE,
         bufsize=0,
     )
+    signal.signal(signal.SIGINT, previous)
     try:
         yield proc
     finally:
