@@ -125,6 +125,9 @@ class EmucsData:
     """M-Bus readings per channel, guarded against going backwards."""
     flow: dict[int, float | None] = field(default_factory=dict)
     """Flow rate in m³/h per M-Bus channel, from successive readings."""
+    reading_times: dict[int, datetime] = field(default_factory=dict)
+    """When each published volume was read (a held-back lower reading keeps its
+    predecessor's time, so volume and time always belong together)."""
     telegrams: int = 0
     rejected: int = 0
     """Candidates dropped by the framer (CRC errors, truncated, malformed)."""
@@ -260,6 +263,11 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
                     if tracker.value is not None
                 },
                 flow={channel: tracker.rate for channel, tracker in submeters.items()},
+                reading_times={
+                    channel: tracker.timestamp
+                    for channel, tracker in submeters.items()
+                    if tracker.timestamp is not None
+                },
                 telegrams=framer.telegrams,
                 rejected=framer.crc_errors + framer.malformed,
                 received=dt_util.utcnow(),

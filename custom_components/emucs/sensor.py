@@ -526,9 +526,7 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
         key="reading_time",
         translation_key="reading_time",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda _, device: (
-            None if device.reading is None else device.reading.timestamp
-        ),
+        value_fn=lambda data, device: data.reading_times.get(device.channel),
     ),
     EmucsSubmeterSensorEntityDescription(
         key="valve_state",
