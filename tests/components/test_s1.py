@@ -11,7 +11,7 @@ import os
 import tty
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
@@ -70,6 +70,8 @@ class S1PtyMeter:
         self.path = os.ttyname(self._slave)
         self._task: asyncio.Task[None] | None = None
         self.pending = b""
+        self.paused = False
+        """While set, the meter sends nothing (its time goes on)."""
 
     def start(self) -> None:
         """Start writing from the running event loop."""
@@ -78,6 +80,10 @@ class S1PtyMeter:
     async def _write(self) -> None:
         os.set_blocking(self._master, False)
         while True:
+            if self.paused:
+                self._sim.generate(CHUNK_S)
+                await asyncio.sleep(CHUNK_S)
+                continue
             if len(self.pending) < 4 * FRAME_SIZE * int(self._rate * CHUNK_S):
                 self.pending += self._sim.generate(CHUNK_S)
             with contextlib.suppress(BlockingIOError):
@@ -160,6 +166,44 @@ async def test_s1_entities_follow_the_stream(
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.usefixtures("fast_backoff")
+async def test_s1_silence_unavailable_then_back(
+    hass: HomeAssistant, pty_meter: PtyMeter, s1_meter: S1PtyMeter
+) -> None:
+    """A silent S1 stream makes its entities unavailable; they recover with it."""
+    entry = await setup_entry(
+        hass,
+        serial_data(pty_meter),
+        {
+            CONF_S1_PORT: s1_meter.path,
+            CONF_S1_PUBLISH_INTERVAL: 1,
+            CONF_SILENCE_TIMEOUT: 1,
+        },
+    )
+    s1 = coordinator(entry).s1
+    assert s1 is not None
+    await wait_for(hass, lambda: s1.data is not None, "S1 values")
+    voltage = entity_id(hass, "s1_voltage_l1")
+
+    s1_meter.paused = True
+    await wait_for(
+        hass,
+        lambda: hass.states.get(voltage).state == STATE_UNAVAILABLE,
+        "S1 entities unavailable",
+    )
+    assert state(hass, "voltage_l1").state != STATE_UNAVAILABLE  # P1 goes on
+
+    s1_meter.paused = False
+    await wait_for(
+        hass,
+        lambda: hass.states.get(voltage).state not in (STATE_UNAVAILABLE, "unknown"),
+        "S1 entities back",
+    )
+    assert float(hass.states.get(voltage).state) == pytest.approx(230.0, rel=1e-3)
+    assert s1.link.stats.connects >= 2
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_s1_decoder_error_does_not_end_the_stream(
