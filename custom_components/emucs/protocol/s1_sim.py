@@ -49,6 +49,7 @@ from .s1 import (
     OFF_VOLTAGES,
     STANDARD_TYPE,
     VOLT_PER_LSB,
+    sample_rate,
 )
 from .s1_batch import fcs16_columns
 
@@ -192,9 +193,7 @@ class SimConfig:
     @property
     def sample_rate_hz(self) -> float:
         """Samples per second."""
-        if self.per_period:
-            return self.sampling * self.frequency_hz
-        return self.sampling * 100.0
+        return sample_rate(self.info, self.sampling, self.frequency_hz)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
