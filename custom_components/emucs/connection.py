@@ -24,6 +24,7 @@ from .protocol import EmucsError, P1Stream, S1Framer, Telegram
 _LOGGER = logging.getLogger(__name__)
 
 P1_BAUDRATE = 115200
+S1_BAUDRATE = 2_000_000
 DEFAULT_SILENCE_TIMEOUT = 10.0
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
@@ -330,26 +331,26 @@ class P1Connection(MeterLink):
                 _LOGGER.exception("Error handling a telegram")
 
 
-async def async_probe(
+async def _first_items[T](
     target: LinkTarget,
+    decode: Callable[[bytes], list[T]],
     *,
-    timeout: float = 15.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
-    baudrate: int = P1_BAUDRATE,
-) -> Telegram:
-    """Open the link and wait for one valid eMUCS telegram.
+    timeout: float,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    baudrate: int,
+) -> tuple[list[T], int]:
+    """Open the link, decode what arrives until one item or ``timeout``, close.
 
-    Raises CannotOpenError, NoDataError, BadDataError or NotEmucsError.
+    Returns the items and the number of bytes received. Raises CannotOpenError.
     """
-    stream = P1Stream()
-    telegrams: list[Telegram] = []
+    items: list[T] = []
     received = 0
     got_one = asyncio.Event()
 
     def on_data(data: bytes) -> None:
         nonlocal received
         received += len(data)
-        telegrams.extend(stream.feed(data))
-        if telegrams:
+        items.extend(decode(data))
+        if items:
             got_one.set()
 
     protocol = _LinkProtocol(on_data)
@@ -364,9 +365,25 @@ async def async_probe(
     finally:
         waiter.cancel()
         transport.close()
+    if not items and not received:
+        raise NoDataError(f"no data from {target} within {timeout:g} s")
+    return items, received
+
+
+async def async_probe(
+    target: LinkTarget,
+    *,
+    timeout: float = 15.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+) -> Telegram:
+    """Open the link and wait for one valid eMUCS telegram.
+
+    Raises CannotOpenError, NoDataError, BadDataError or NotEmucsError.
+    """
+    stream = P1Stream()
+    telegrams, received = await _first_items(
+        target, stream.feed, timeout=timeout, baudrate=P1_BAUDRATE
+    )
     if not telegrams:
-        if not received:
-            raise NoDataError(f"no data from {target} within {timeout:g} s")
         stats = stream.stats
         raise BadDataError(
             f"{received} bytes, {stats.crc_errors} CRC errors, {stats.malformed} malformed"
@@ -383,38 +400,15 @@ async def async_probe_s1(
     target: LinkTarget,
     *,
     timeout: float = 5.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
-    baudrate: int = 2_000_000,
 ) -> str:
     """Open an S1 link and wait for one frame that passes its FCS; return the meter ID.
 
     Raises CannotOpenError, NoDataError or BadDataError.
     """
     framer = S1Framer()
-    meter_ids: list[str] = []
-    received = 0
-    got_one = asyncio.Event()
-
-    def on_data(data: bytes) -> None:
-        nonlocal received
-        received += len(data)
-        meter_ids.extend(frame.meter_id for frame in framer.feed(data))
-        if meter_ids:
-            got_one.set()
-
-    protocol = _LinkProtocol(on_data)
-    transport, _ = await _open(target, lambda: protocol, baudrate)
-    waiter: asyncio.Future[Any] = asyncio.ensure_future(got_one.wait())
-    try:
-        await asyncio.wait(
-            {waiter, protocol.closed},
-            timeout=timeout,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-    finally:
-        waiter.cancel()
-        transport.close()
-    if meter_ids:
-        return meter_ids[0]
-    if not received:
-        raise NoDataError(f"no data from {target} within {timeout:g} s")
-    raise BadDataError(f"{received} bytes, {framer.stats.fcs_errors} FCS errors")
+    frames, received = await _first_items(
+        target, framer.feed, timeout=timeout, baudrate=S1_BAUDRATE
+    )
+    if not frames:
+        raise BadDataError(f"{received} bytes, {framer.stats.fcs_errors} FCS errors")
+    return frames[0].meter_id

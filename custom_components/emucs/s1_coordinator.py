@@ -22,7 +22,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .connection import LinkEvent, LinkTarget, MeterLink
+from .connection import S1_BAUDRATE, LinkEvent, LinkTarget, MeterLink
 from .const import (
     CONF_S1_PUBLISH_INTERVAL,
     CONF_SILENCE_TIMEOUT,
@@ -43,7 +43,6 @@ from .protocol.s1_pipeline import (
     mean_values as mean_s1_values,
 )
 
-S1_BAUDRATE = 2_000_000
 BATCH_INTERVAL = 0.2
 """Seconds between two hand-offs to the executor (DESIGN: 100-250 ms)."""
 HEALTH_INTERVAL = timedelta(seconds=60)
