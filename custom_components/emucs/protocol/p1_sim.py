@@ -452,18 +452,13 @@ class P1Simulator:
             self._silent_until = self.time + timedelta(
                 seconds=int(self._rng.integers(low, high + 1))
             )
-        if self._silent_until is not None or not build:
-            return Tick(
-                time=self.time,
-                telegram=None,
-                disconnect=disconnect,
-                phase_power_w=star,
-                voltage_v=voltages,
-            )
-        telegram = self.telegram(elements, voltages)
-        corrupted = bool(draws[0] < faults.crc_error_rate)
-        if corrupted:
-            telegram = self._corrupt(telegram, float(draws[3]))
+        telegram: bytes | None = None
+        corrupted = False
+        if self._silent_until is None and build:
+            telegram = self.telegram(elements, voltages)
+            corrupted = bool(draws[0] < faults.crc_error_rate)
+            if corrupted:
+                telegram = self._corrupt(telegram, float(draws[3]))
         return Tick(
             time=self.time,
             telegram=telegram,
