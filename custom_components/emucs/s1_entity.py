@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.components.image import ImageEntity, ImageEntityDescription
@@ -40,6 +40,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .protocol.s1_analytics import PhaseValues, TotalValues
+from .protocol.s1_pipeline import Waveform
 from .s1_coordinator import EmucsS1Coordinator, S1Data
 from .waveform import render_svg
 
@@ -393,24 +394,28 @@ class EmucsS1Waveform(EmucsS1Entity, ImageEntity):
             ImageEntityDescription(key="s1_waveform", translation_key="s1_waveform"),
         )
         ImageEntity.__init__(self, hass)
-        self._svg: bytes | None = None
-        self._drawn: datetime | None = None
+        self._waveform: Waveform | None = None
+        self._svg: tuple[Waveform, bytes] | None = None
 
     @callback
     def _handle_coordinator_update(self) -> None:
         waveform = self.coordinator.data.waveform
         now = dt_util.utcnow()
-        if waveform is not None and (
-            self._drawn is None or now - self._drawn >= WAVEFORM_REFRESH
-        ):
-            self._svg = render_svg(waveform)
-            self._drawn = now
+        last = self._attr_image_last_updated
+        if waveform is not None and (last is None or now - last >= WAVEFORM_REFRESH):
+            self._waveform = waveform
             self._attr_image_last_updated = now
         super()._handle_coordinator_update()
 
     async def async_image(self) -> bytes | None:
-        """Return the SVG drawn at the last refresh."""
-        return self._svg
+        """Return the SVG of the last refresh, drawn in the executor when asked for."""
+        waveform = self._waveform
+        if waveform is None:
+            return None
+        if self._svg is None or self._svg[0] is not waveform:
+            svg = await self.hass.async_add_executor_job(render_svg, waveform)
+            self._svg = (waveform, svg)
+        return self._svg[1]
 
 
 @callback
