@@ -127,7 +127,6 @@ class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
         self._waveform: Waveform | None = None
         self._rate: list[tuple[float, int]] = []
         self._started = time.monotonic()
-        self._last_frame: float | None = None
         self._link_up = False
 
     @callback
@@ -180,7 +179,6 @@ class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
         now = time.monotonic()
         if result.frames:
             self.link.mark_alive()
-            self._last_frame = now
             counters.frames += result.frames
             if not self._link_up:
                 self._link_up = True
@@ -254,7 +252,7 @@ class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
     @callback
     def _async_check_health(self, _now: datetime) -> None:
         """Raise a repair issue when no S1 frame arrived for minutes."""
-        last = self._last_frame or self._started
+        last = self.link.stats.last_telegram or self._started
         if time.monotonic() - last > SILENT_REPAIR_AFTER:
             ir.async_create_issue(
                 self.hass,

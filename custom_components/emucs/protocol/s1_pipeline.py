@@ -98,8 +98,6 @@ class S1Result:
     summaries: list[S1Summary] = field(default_factory=list)
     waveform: Waveform | None = None
     frames: int = 0
-    fcs_errors: int = 0
-    discarded_bytes: int = 0
 
 
 class S1Pipeline:
@@ -122,8 +120,6 @@ class S1Pipeline:
             summaries=self.analyzer.feed(batch),
             waveform=_waveform(batch),
             frames=len(batch),
-            fcs_errors=batch.fcs_errors,
-            discarded_bytes=batch.discarded_bytes,
         )
 
 
