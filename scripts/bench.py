@@ -69,8 +69,8 @@ from custom_components.emucs.protocol.s1_sim import (  # noqa: E402
     harmonics,
     simulate,
 )
+from tests.telegrams import build_telegram, load_template  # noqa: E402
 
-FIXTURES = REPO / "tests" / "fixtures"
 SCHEMA_VERSION = 1
 
 
@@ -168,7 +168,7 @@ def machine_info() -> dict[str, Any]:
 
 def template(name: str) -> list[str]:
     """Lines of a spec example in ``tests/fixtures`` as printed, without its ``!XXXX`` line."""
-    lines = (FIXTURES / name).read_text(encoding="ascii").splitlines()
+    lines = load_template(name).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines or not lines[-1].startswith("!"):
@@ -190,10 +190,8 @@ def real_meter_form(lines: list[str]) -> list[str]:
 
 def frame(lines: list[str], *, lower_crc: bool = False) -> bytes:
     """Real bytes: CRLF line ends, CRC-16/ARC over ``/``..``!`` as 4 hex digits, CRLF."""
-    body = ("\r\n".join(lines) + "\r\n!").encode("latin-1")
-    # The pure-Python CRC keeps the fixtures independent of the CRC under test.
-    digits = f"{crc_module.pure_crc16_arc(body):04X}"
-    return body + (digits.lower() if lower_crc else digits).encode() + b"\r\n"
+    text = "\n".join(lines) + "\n!"
+    return build_telegram(text.encode("latin-1"), lowercase_crc=lower_crc)
 
 
 def set_line(lines: list[str], obis: str, groups: str) -> list[str]:
