@@ -9,6 +9,7 @@ from datetime import timedelta
 from http import HTTPStatus
 import os
 import tty
+from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
@@ -17,7 +18,10 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -39,6 +43,7 @@ from custom_components.emucs.protocol.s1_sim import (
     S1Simulator,
     SimConfig,
 )
+from custom_components.emucs.s1_coordinator import EmucsS1Coordinator
 
 from .common import coordinator, entity_id, serial_data, setup_entry, state, wait_for
 from .conftest import PtyMeter, TcpMeter
@@ -111,6 +116,24 @@ async def s1_meter() -> AsyncGenerator[S1PtyMeter]:
     await meter.stop()
 
 
+async def setup_with_s1(
+    hass: HomeAssistant,
+    pty_meter: PtyMeter,
+    s1_meter: S1PtyMeter,
+    options: dict[str, Any] | None = None,
+) -> tuple[MockConfigEntry, EmucsS1Coordinator]:
+    """Set up P1 and S1 (values every second); wait for the first S1 values."""
+    entry = await setup_entry(
+        hass,
+        serial_data(pty_meter),
+        {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1, **(options or {})},
+    )
+    s1 = coordinator(entry).s1
+    assert s1 is not None
+    await wait_for(hass, lambda: s1.data is not None, "S1 values")
+    return entry, s1
+
+
 async def test_s1_entities_follow_the_stream(
     hass: HomeAssistant,
     pty_meter: PtyMeter,
@@ -118,17 +141,10 @@ async def test_s1_entities_follow_the_stream(
     hass_client: ClientSessionGenerator,
 ) -> None:
     """True RMS, power, PF, frequency and events arrive as entities on the meter."""
-    entry = await setup_entry(
-        hass,
-        serial_data(pty_meter),
-        {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1},
-    )
-    s1 = coordinator(entry).s1
-    assert s1 is not None
+    entry, s1 = await setup_with_s1(hass, pty_meter, s1_meter)
     await wait_for(
         hass, lambda: s1.counters.events["dip"] >= 1, "the dip on L2", timeout=30
     )
-    await wait_for(hass, lambda: s1.data is not None, "S1 values")
 
     assert float(state(hass, "s1_voltage_l1").state) == pytest.approx(230.0, rel=1e-3)
     assert float(state(hass, "s1_current_l1").state) == pytest.approx(10.0, rel=1e-3)
@@ -173,18 +189,9 @@ async def test_s1_silence_unavailable_then_back(
     hass: HomeAssistant, pty_meter: PtyMeter, s1_meter: S1PtyMeter
 ) -> None:
     """A silent S1 stream makes its entities unavailable; they recover with it."""
-    entry = await setup_entry(
-        hass,
-        serial_data(pty_meter),
-        {
-            CONF_S1_PORT: s1_meter.path,
-            CONF_S1_PUBLISH_INTERVAL: 1,
-            CONF_SILENCE_TIMEOUT: 1,
-        },
+    entry, s1 = await setup_with_s1(
+        hass, pty_meter, s1_meter, {CONF_SILENCE_TIMEOUT: 1}
     )
-    s1 = coordinator(entry).s1
-    assert s1 is not None
-    await wait_for(hass, lambda: s1.data is not None, "S1 values")
     voltage = entity_id(hass, "s1_voltage_l1")
 
     s1_meter.paused = True
@@ -225,14 +232,7 @@ async def test_s1_decoder_error_does_not_end_the_stream(
         return real(self, data, restart=restart)
 
     monkeypatch.setattr(S1Pipeline, "process", flaky)
-    entry = await setup_entry(
-        hass,
-        serial_data(pty_meter),
-        {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1},
-    )
-    s1 = coordinator(entry).s1
-    assert s1 is not None
-    await wait_for(hass, lambda: s1.data is not None, "S1 values")
+    entry, _ = await setup_with_s1(hass, pty_meter, s1_meter)
     assert "Error decoding an S1 batch" in caplog.text
     assert await hass.config_entries.async_unload(entry.entry_id)
 
