@@ -52,6 +52,7 @@ from .s1_entity import async_add_s1_entities, s1_sensors
 PARALLEL_UPDATES = 0
 
 BREAKER_STATES = ["disconnected", "connected", "ready_for_reconnection"]
+BREAKER_STATE_CODES = dict(enumerate(BREAKER_STATES))
 GRID_CONFIGURATIONS = {230: "3x230v", 400: "3n400v"}
 TARIFFS = {1: "tariff_1", 2: "tariff_2"}
 WATER_MEDIA = {"water", "warm_water", "hot_water", "cold_water"}
@@ -381,7 +382,7 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=BREAKER_STATES,
         value_fn=lambda data: _enum(
-            data.telegram.value(obis.BREAKER_STATE), dict(enumerate(BREAKER_STATES))
+            data.telegram.value(obis.BREAKER_STATE), BREAKER_STATE_CODES
         ),
         has_fn=_present(obis.BREAKER_STATE),
     ),
@@ -533,7 +534,7 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
         translation_key="valve_state",
         device_class=SensorDeviceClass.ENUM,
         options=BREAKER_STATES,
-        value_fn=lambda _, device: _enum(device.valve, dict(enumerate(BREAKER_STATES))),
+        value_fn=lambda _, device: _enum(device.valve, BREAKER_STATE_CODES),
         has_fn=lambda device: device.valve is not None,
     ),
     EmucsSubmeterSensorEntityDescription(
