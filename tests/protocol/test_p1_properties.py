@@ -21,7 +21,6 @@ oracle. That test is derandomized in every profile, so each run checks the same
 from __future__ import annotations
 
 import contextlib
-import itertools
 import random
 
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
@@ -33,6 +32,7 @@ from custom_components.emucs.protocol import (
     decode_telegram,
 )
 from custom_components.emucs.protocol.crc import pure_crc16_arc
+from tests.protocol.helpers import split
 from tests.telegrams import build_telegram, load_template, template_names
 
 # Real bytes of every spec example and quirk (with their trailing CRLF), and the
@@ -58,13 +58,6 @@ def _crc_ok(frame: bytes) -> bool:
         return int(frame[bang + 1 : bang + 5], 16) == pure_crc16_arc(frame[: bang + 1])
     except ValueError:
         return False
-
-
-def _split(data: bytes, cuts: list[int]) -> list[bytes]:
-    """Cut ``data`` at the given positions (taken modulo its length + 1)."""
-    points = sorted({cut % (len(data) + 1) for cut in cuts})
-    bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _occurrences(data: bytes) -> list[bytes]:
@@ -148,7 +141,7 @@ def test_any_split_yields_exactly_the_telegrams(
     stream = P1Stream()
     emitted: list[bytes] = []
     decoded = []
-    for chunk in _split(data, cuts):
+    for chunk in split(data, cuts):
         emitted += framer.feed(chunk)
         decoded += stream.feed(chunk)
         assert framer.buffered <= framer.max_size
@@ -287,7 +280,7 @@ def test_mutated_streams_yield_only_intact_originals(
         data = _mutate(data, mutation)
     stream = P1Stream()
     emitted: list[bytes] = []
-    for chunk in _split(data, cuts):
+    for chunk in split(data, cuts):
         emitted += [t.raw for t in stream.feed(chunk)]
         assert stream.framer.buffered <= stream.framer.max_size
     _check_strict(emitted, data)

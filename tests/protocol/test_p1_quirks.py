@@ -7,7 +7,7 @@ object per line) with a ``!XXXX`` placeholder; ``build_telegram`` makes the byte
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
@@ -20,10 +20,8 @@ from custom_components.emucs.protocol import (
     Telegram,
     decode_telegram,
 )
+from tests.protocol.helpers import SUMMER, WINTER, ts
 from tests.telegrams import build_telegram, load_template, template_names
-
-SUMMER = timezone(timedelta(hours=2))
-WINTER = timezone(timedelta(hours=1))
 
 QUIRKS = template_names("quirk_")
 
@@ -39,13 +37,6 @@ def _raw(name: str, **kwargs: bool) -> bytes:
 
 def _decode(name: str) -> Telegram:
     return decode_telegram(_raw(name))
-
-
-def _ts(text: str) -> datetime:
-    """'YYYY-MM-DD hh:mm:ss S|W' to an aware datetime (S = +02:00, W = +01:00)."""
-    stamp, flag = text.rsplit(" ", 1)
-    zone = {"S": SUMMER, "W": WINTER}[flag]
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
 
 
 def _values(telegram: Telegram, expected: dict[str, tuple[object, str | None]]) -> None:
@@ -102,7 +93,7 @@ def test_old_firmware_50213() -> None:
     assert telegram.version == "50213"
     assert (telegram.dsmr_version, telegram.emucs_version) == ("5.0.2", "1.3")
     assert telegram.equipment_id == "1SAG3105067890"
-    assert telegram.timestamp == _ts("2019-03-17 09:30:25 W")
+    assert telegram.timestamp == ts("2019-03-17 09:30:25 W")
     _values(
         telegram,
         {
@@ -132,7 +123,7 @@ def test_old_firmware_50213() -> None:
     assert (gas.channel, gas.medium, gas.valve, gas.ean) == (1, "gas", 1, None)
     assert gas.reading is not None
     assert gas.reading.value == 1234.567
-    assert gas.reading.timestamp == _ts("2019-03-17 09:00:00 W")
+    assert gas.reading.timestamp == ts("2019-03-17 09:00:00 W")
     assert telegram.invalid == telegram.unknown == []
 
 
@@ -164,14 +155,14 @@ def test_single_phase_50217() -> None:
     assert "1-0:94.32.1" not in telegram.objects
     assert telegram.value("0-0:98.1.0") == (
         PeakRecord(
-            period_start=_ts("2023-06-01 00:00:00 S"),
-            timestamp=_ts("2023-05-17 18:45:00 S"),
+            period_start=ts("2023-06-01 00:00:00 S"),
+            timestamp=ts("2023-05-17 18:45:00 S"),
             value=4.105,
             unit="kW",
         ),
         PeakRecord(
-            period_start=_ts("2023-05-01 00:00:00 S"),
-            timestamp=_ts("2023-04-12 20:00:00 S"),
+            period_start=ts("2023-05-01 00:00:00 S"),
+            timestamp=ts("2023-04-12 20:00:00 S"),
             value=3.64,
             unit="kW",
         ),
@@ -222,9 +213,9 @@ def test_two_gas_meters() -> None:
     assert first.reading is not None
     assert second.reading is not None
     assert (first.reading.value, first.reading.unit) == (4567.891, "m3")
-    assert first.reading.timestamp == _ts("2024-12-03 21:00:05 W")
+    assert first.reading.timestamp == ts("2024-12-03 21:00:05 W")
     assert (second.reading.value, second.reading.unit) == (123.45, "m3")
-    assert second.reading.timestamp == _ts("2024-12-03 20:50:05 W")
+    assert second.reading.timestamp == ts("2024-12-03 20:50:05 W")
     assert second.to_dict() == {
         "channel": 2,
         "device_type": 3,
@@ -259,7 +250,7 @@ def test_water_on_channel_1() -> None:
         },
     }
     assert "0-1:24.2.3" not in telegram.objects
-    assert telegram.objects["0-1:24.2.1"].timestamp == _ts("2025-07-07 11:55:00 S")
+    assert telegram.objects["0-1:24.2.1"].timestamp == ts("2025-07-07 11:55:00 S")
     # Solar export at noon.
     _values(telegram, {"1-0:2.7.0": (2.748, "kW"), "1-0:1.7.0": (0.0, "kW")})
 
@@ -272,7 +263,7 @@ def test_history_empty() -> None:
     assert history.error is None
     assert history.to_dict() == {"value": []}
     assert telegram.value("1-0:1.6.0") == 1.873
-    assert telegram.objects["1-0:1.6.0"].timestamp == _ts("2025-03-11 07:45:00 W")
+    assert telegram.objects["1-0:1.6.0"].timestamp == ts("2025-03-11 07:45:00 W")
 
 
 def test_history_13_months() -> None:
@@ -297,11 +288,11 @@ def test_history_13_months() -> None:
     ]
     for record, (start, peak, value) in zip(history, expected, strict=False):
         assert record == PeakRecord(
-            period_start=_ts(start), timestamp=_ts(peak), value=value, unit="kW"
+            period_start=ts(start), timestamp=ts(peak), value=value, unit="kW"
         )
     # The oldest month has no data: peak time 632525252525W.
     assert history[12] == PeakRecord(
-        period_start=_ts("2024-03-01 00:00:00 W"), timestamp=None, value=0.0, unit="kW"
+        period_start=ts("2024-03-01 00:00:00 W"), timestamp=None, value=0.0, unit="kW"
     )
     assert history[12].to_dict() == {
         "period_start": "2024-03-01T00:00:00+01:00",
@@ -423,7 +414,7 @@ def test_thresholds_set() -> None:
     assert limiter.to_dict() == {"value": 6.9, "unit": "kW"}
     assert fuse.to_dict() == {"value": 40.0, "unit": "A"}
     # Leap day in winter time.
-    assert telegram.timestamp == _ts("2024-02-29 20:00:00 W")
+    assert telegram.timestamp == ts("2024-02-29 20:00:00 W")
     assert telegram.value("1-0:1.4.0") == 5.112
 
 
@@ -437,8 +428,8 @@ def test_text_message_and_message_code() -> None:
     history = telegram.value("0-0:98.1.0")
     assert isinstance(history, tuple)
     (record,) = history
-    assert record.period_start == _ts("2024-11-01 00:00:00 W")
-    assert record.timestamp == _ts("2024-10-23 19:00:00 S")
+    assert record.period_start == ts("2024-11-01 00:00:00 W")
+    assert record.timestamp == ts("2024-10-23 19:00:00 S")
 
 
 def test_unknown_obis_kept_raw() -> None:
@@ -504,7 +495,7 @@ def test_mbus_channel_5() -> None:
     assert water.ean == "541449000019191919"
     assert water.reading is not None
     assert (water.reading.value, water.reading.unit) == (246.802, "m3")
-    assert water.reading.timestamp == _ts("2025-06-10 07:10:00 S")
+    assert water.reading.timestamp == ts("2025-06-10 07:10:00 S")
     # Relay 1 shares channel 1 with the gas meter without mixing with it.
     assert telegram.relays == {1: 1}
     assert telegram.mbus[0].valve == 1

@@ -8,7 +8,7 @@ real bytes (CRLF, computed CRC-16/ARC), which go through the real framer and dec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 
@@ -22,10 +22,8 @@ from custom_components.emucs.protocol import (
     Telegram,
     decode_telegram,
 )
+from tests.protocol.helpers import SUMMER, ts
 from tests.telegrams import build_telegram, load_template, template_names
-
-SUMMER = timezone(timedelta(hours=2))
-WINTER = timezone(timedelta(hours=1))
 
 E21_1PHASE = "spec_e21_1phase.txt"
 E21_3PHASE = "spec_e21_3phase.txt"
@@ -49,30 +47,23 @@ def _decode(name: str) -> Telegram:
     return decode_telegram(build_telegram(load_template(name)))
 
 
-def _ts(text: str) -> datetime:
-    """``2020-05-12 13:54:09 S`` style helper: 'YYYY-MM-DD hh:mm:ss S|W'."""
-    stamp, flag = text.rsplit(" ", 1)
-    zone = {"S": SUMMER, "W": WINTER}[flag]
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
-
-
 # The 13-month history is the same in all four examples.
 SPEC_HISTORY = (
     PeakRecord(
-        period_start=_ts("2020-05-01 00:00:00 S"),
-        timestamp=_ts("2020-04-23 19:25:38 S"),
+        period_start=ts("2020-05-01 00:00:00 S"),
+        timestamp=ts("2020-04-23 19:25:38 S"),
         value=3.695,
         unit="kW",
     ),
     PeakRecord(
-        period_start=_ts("2020-04-01 00:00:00 S"),
-        timestamp=_ts("2020-03-05 12:21:39 S"),
+        period_start=ts("2020-04-01 00:00:00 S"),
+        timestamp=ts("2020-03-05 12:21:39 S"),
         value=5.98,
         unit="kW",
     ),
     PeakRecord(
-        period_start=_ts("2020-03-01 00:00:00 S"),
-        timestamp=_ts("2020-02-10 03:54:21 W"),
+        period_start=ts("2020-03-01 00:00:00 S"),
+        timestamp=ts("2020-02-10 03:54:21 W"),
         value=4.318,
         unit="kW",
     ),
@@ -384,7 +375,7 @@ def test_history_and_peak(name: str) -> None:
     assert telegram.value("1-0:1.4.0") == 2.351
     assert telegram.objects["1-0:1.4.0"].unit == "kW"
     assert telegram.value("1-0:1.6.0") == 2.589
-    assert telegram.objects["1-0:1.6.0"].timestamp == _ts("2020-05-09 13:45:58 S")
+    assert telegram.objects["1-0:1.6.0"].timestamp == ts("2020-05-09 13:45:58 S")
 
 
 @pytest.mark.parametrize(
@@ -441,10 +432,10 @@ def test_identifiers_and_time(name: str, equipment_id: str, timestamp: str) -> N
     telegram = _decode(name)
     assert telegram.equipment_id == equipment_id
     assert telegram.value("0-0:96.1.1") == equipment_id
-    assert telegram.timestamp == _ts(timestamp)
-    assert telegram.value("0-0:1.0.0") == _ts(timestamp)
+    assert telegram.timestamp == ts(timestamp)
+    assert telegram.value("0-0:1.0.0") == ts(timestamp)
     assert telegram.objects["0-0:1.0.0"].to_dict() == {
-        "value": _ts(timestamp).isoformat()
+        "value": ts(timestamp).isoformat()
     }
     assert telegram.header == (
         "FLU5\\253770234_A" if "1phase" in name else "FLU5\\253769484_A"
@@ -463,7 +454,7 @@ def test_mbus_grouping(name: str) -> None:
     water_code = "24.2.3" if name in E21 else "24.2.1"
     assert f"0-2:{water_code}" in telegram.objects
     gas, water = telegram.mbus
-    reading_time = _ts("2020-05-12 13:45:58 S")
+    reading_time = ts("2020-05-12 13:45:58 S")
     assert (gas.channel, gas.device_type, gas.medium) == (1, 3, "gas")
     assert gas.equipment_id == "7FLO2119033733"
     assert gas.valve == 1
@@ -544,7 +535,7 @@ def test_e21_1phase_values() -> None:
         obj = telegram.objects[obis]
         assert (obj.value, obj.unit) == (value, unit), obis
         assert type(obj.value) is type(value), obis
-    assert telegram.objects["0-2:24.2.3"].timestamp == _ts("2020-05-12 13:45:58 S")
+    assert telegram.objects["0-2:24.2.3"].timestamp == ts("2020-05-12 13:45:58 S")
     # No 1-0:94.32.1 in a single-phase example.
     assert "1-0:94.32.1" not in telegram.objects
 

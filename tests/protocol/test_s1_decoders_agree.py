@@ -15,6 +15,7 @@ import numpy as np
 from custom_components.emucs.protocol.s1 import S1Frame, S1Framer, decode_frame
 from custom_components.emucs.protocol.s1_batch import S1BatchDecoder
 from custom_components.emucs.protocol.s1_sim import Faults, S1Simulator, SimConfig
+from tests.protocol.helpers import split
 from tests.s1_frames import fcs
 
 SPECIAL = [0x7E, 0x2B, 0xFF, 0x03, 0x08, 0x80, 0x00]
@@ -78,13 +79,6 @@ def join(pieces: list[tuple[str, bytes]], shares: list[bool]) -> bytes:
             raw = raw[1:]
         out += raw
     return bytes(out)
-
-
-def split(data: bytes, cuts: list[int]) -> list[bytes]:
-    """Cut ``data`` at the given points (taken modulo its length + 1)."""
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def run_reference(chunks: list[bytes]) -> tuple[list[S1Frame], S1Framer]:
