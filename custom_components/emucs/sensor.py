@@ -80,12 +80,13 @@ def _present(key: str) -> Callable[[EmucsData], bool]:
 
 
 def _energy(
-    key: str, translation_key: str, tariff: str
+    key: str, translation_key: str, tariff: str | None = None
 ) -> EmucsSensorEntityDescription:
+    """Describe an energy register (one tariff) or the sum of both tariffs."""
     return EmucsSensorEntityDescription(
-        key=f"{translation_key}_{tariff}",
+        key=translation_key if tariff is None else f"{translation_key}_{tariff}",
         translation_key=translation_key,
-        translation_placeholders={"tariff": tariff},
+        translation_placeholders=None if tariff is None else {"tariff": tariff},
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
@@ -245,26 +246,8 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     _energy(obis.ENERGY_IMPORT_T2, "energy_import_tariff", "2"),
     _energy(obis.ENERGY_EXPORT_T1, "energy_export_tariff", "1"),
     _energy(obis.ENERGY_EXPORT_T2, "energy_export_tariff", "2"),
-    EmucsSensorEntityDescription(
-        key=ENERGY_IMPORT_TOTAL,
-        translation_key=ENERGY_IMPORT_TOTAL,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=3,
-        value_fn=lambda data: data.totals.get(ENERGY_IMPORT_TOTAL),
-        has_fn=lambda data: ENERGY_IMPORT_TOTAL in data.totals,
-    ),
-    EmucsSensorEntityDescription(
-        key=ENERGY_EXPORT_TOTAL,
-        translation_key=ENERGY_EXPORT_TOTAL,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=3,
-        value_fn=lambda data: data.totals.get(ENERGY_EXPORT_TOTAL),
-        has_fn=lambda data: ENERGY_EXPORT_TOTAL in data.totals,
-    ),
+    _energy(ENERGY_IMPORT_TOTAL, ENERGY_IMPORT_TOTAL),
+    _energy(ENERGY_EXPORT_TOTAL, ENERGY_EXPORT_TOTAL),
     EmucsSensorEntityDescription(
         key="tariff",
         translation_key="tariff",
