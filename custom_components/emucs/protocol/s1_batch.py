@@ -29,6 +29,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 import numpy.typing as npt
 
+from .crc import _table8, crc16_x25
 from .s1 import (
     ADDRESS,
     AMPERE_PER_LSB,
@@ -64,6 +65,8 @@ MAX_SLICE: Final = 1 << 20
 """Bytes decoded per numpy pass; bigger chunks are taken in slices to bound memory."""
 
 _FCS_SPAN: Final = OFF_FCS - OFF_TYPE  # 41 bytes under the FCS
+_X25_POLY: Final = 0x8408
+"""CRC-16/X-25 polynomial, reflected."""
 
 
 def _fcs_tables(length: int) -> tuple[U16, int]:
@@ -73,22 +76,14 @@ def _fcs_tables(length: int) -> tuple[U16, int]:
     (processed from a zero register, then shifted through the remaining zero bytes);
     the constant is the FCS of ``length`` zero bytes (init 0xFFFF, final XOR 0xFFFF).
     """
-    table = np.empty(256, dtype=np.uint16)
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-        table[byte] = crc
+    table = np.array(_table8(_X25_POLY), dtype=np.uint16)
     columns = np.empty((length, 256), dtype=np.uint16)
     state = table.copy()
     columns[length - 1] = state
     for j in range(length - 2, -1, -1):
         state = (state >> 8) ^ table[state & 0xFF]
         columns[j] = state
-    crc = 0xFFFF
-    for _ in range(length):
-        crc = (crc >> 8) ^ int(table[crc & 0xFF])
-    return columns, crc ^ 0xFFFF
+    return columns, crc16_x25(bytes(length))
 
 
 _COLUMN_TABLES, _ZERO_FCS = _fcs_tables(_FCS_SPAN)
