@@ -1664,10 +1664,7 @@ def _s1_reference(data: bytes, step: int) -> Callable[[], list[S1Summary]]:
             if not frames:
                 continue
             # The sample grid continues across calls, as the batch decoder keeps it.
-            first = next_index
-            if last_sequence is not None:
-                first += (frames[0].sequence - last_sequence - 1) & 0xFF
-            batch = S1Batch.from_frames(frames, first)
+            batch = S1Batch.from_frames(frames, next_index, last_sequence)
             last_sequence = frames[-1].sequence
             next_index = int(batch.sample_index[-1]) + 1
             summaries += analyzer.feed(batch)

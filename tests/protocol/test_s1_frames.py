@@ -367,7 +367,7 @@ def test_batch_columns() -> None:
     assert batch.v.shape == batch.i.shape == (3, 2)
     assert batch.sample_rate_hz.tolist() == [4000.0, 4000.0]
     assert batch.meter_id_at(0) == "1SAG1100000292"
-    joined = S1Batch.concat([S1Batch.from_frames(batch.to_frames(), first_index=3)])
+    joined = S1Batch.concat([S1Batch.from_frames(batch.to_frames(), next_index=3)])
     assert joined.to_frames() == batch.to_frames()
     assert joined.sample_index.tolist() == [3, 4]
 

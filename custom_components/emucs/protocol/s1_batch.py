@@ -204,13 +204,24 @@ class S1Batch:
         )
 
     @classmethod
-    def from_frames(cls, frames: Sequence[S1Frame], first_index: int = 0) -> Self:
-        """Columns from reference frames (FCS attribution unknown: ``fcs_before`` is 0)."""
+    def from_frames(
+        cls,
+        frames: Sequence[S1Frame],
+        next_index: int = 0,
+        last_sequence: int | None = None,
+    ) -> Self:
+        """Columns from reference frames (FCS attribution unknown: ``fcs_before`` is 0).
+
+        ``next_index`` and ``last_sequence`` continue the sample grid of earlier
+        frames, as the batch decoder does across calls.
+        """
         if not frames:
             return cls.empty()
         seq = np.fromiter((f.sequence for f in frames), np.int64, len(frames))
         gap = np.zeros(len(frames), dtype=np.int64)
         gap[1:] = (seq[1:] - seq[:-1] - 1) & 0xFF
+        if last_sequence is not None:
+            gap[0] = (seq[0] - last_sequence - 1) & 0xFF
         return cls(
             frame_type=np.array([f.frame_type for f in frames], dtype=np.uint8),
             meter_id=np.array(
@@ -224,7 +235,7 @@ class S1Batch:
             v=np.array([[f.v1, f.v2, f.v3] for f in frames], dtype=np.float64).T.copy(),
             i=np.array([[f.i1, f.i2, f.i3] for f in frames], dtype=np.float64).T.copy(),
             i_n=np.array([f.i_n for f in frames], dtype=np.float64),
-            sample_index=first_index + np.cumsum(gap + 1) - 1,
+            sample_index=next_index + np.cumsum(gap + 1) - 1,
             gap=gap,
             fcs_before=np.zeros(len(frames), dtype=np.int64),
         )
