@@ -88,6 +88,7 @@ MIN_CURRENT_THD: Final = 0.05
 MIN_VOLTAGE_THD: Final = 0.05
 """Fraction of nominal voltage (fundamental) below which THD V is not reported."""
 _CONFIG_BITS: Final = INFO_POLYPHASE | INFO_PER_PERIOD | INFO_FOUR_WIRE | INFO_NEUTRAL
+_ELEMENTS: Final = (("L1", 0, 3), ("L2", 1, 4), ("L3", 2, 5))
 _FILL_STEPS: Final = (1, -1, 2, -2, 3, -3)
 """Cycles to look back (positive) or ahead for a missing sample, nearest first."""
 
@@ -97,6 +98,19 @@ def max_harmonic(sample_rate_hz: float, frequency_hz: float) -> int:
     return max(
         1, min(MAX_HARMONIC, math.floor(sample_rate_hz / (2.0 * frequency_hz) - 0.5))
     )
+
+
+def _elements(key: int) -> tuple[tuple[str, int, int], ...]:
+    """Name, voltage row and current row of each element the meter mode has.
+
+    Rows of the sample buffer: V1-V3 are 0-2, I1-I3 3-5, IN 6. A 3-wire meter has two
+    Aron elements, L1 = (U12, I1) and L3 = (U32, I3).
+    """
+    if not key & INFO_POLYPHASE:
+        return _ELEMENTS[:1]
+    if key & INFO_FOUR_WIRE:
+        return _ELEMENTS
+    return _ELEMENTS[::2]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -604,13 +618,7 @@ class S1Analyzer:
     ) -> tuple[dict[str, PhaseValues], TotalValues, float | None]:
         w = self._buf[:, a:b]
         length = b - a
-        elements: tuple[tuple[str, int, int], ...]
-        if not key & INFO_POLYPHASE:
-            elements = (("L1", 0, 3),)
-        elif key & INFO_FOUR_WIRE:
-            elements = (("L1", 0, 3), ("L2", 1, 4), ("L3", 2, 5))
-        else:
-            elements = (("L1", 0, 3), ("L3", 2, 5))
+        elements = _elements(key)
         rows = [ch for _, v, i in elements for ch in (v, i)]
         x = w[rows]
         ms = np.einsum("ij,ij->i", x, x) / length
@@ -683,13 +691,6 @@ class S1Analyzer:
 
     def _events(self, window: _Window, b: int, key: int) -> tuple[VoltageEvent, ...]:
         """Urms(1/2) values ending in this window, run through the event state machines."""
-        channels: tuple[tuple[str, int], ...]
-        if not key & INFO_POLYPHASE:
-            channels = (("L1", 0),)
-        elif key & INFO_FOUR_WIRE:
-            channels = (("L1", 0), ("L2", 1), ("L3", 2))
-        else:
-            channels = (("L1", 0), ("L3", 2))
         span = max(1, round(window.period))
         half = window.period / 2.0
         first = self._half_next
@@ -706,7 +707,7 @@ class S1Analyzer:
         )
         nominal = self.nominal_voltage
         events: list[VoltageEvent] = []
-        for name, ch in channels:
+        for name, ch, _ in _elements(key):
             v = self._buf[ch, :b]
             cum = np.concatenate(([0.0], np.cumsum(v * v)))
             urms = np.sqrt(np.maximum(cum[ends] - cum[ends - span], 0.0) / span)
