@@ -79,37 +79,46 @@ CRC_WINDOW = 5  # health checks (minutes) over which the CRC error share is judg
 CAPACITY_STORE_VERSION = 1
 
 
+@dataclass(frozen=True, slots=True)
+class SubmeterVolume:
+    """A submeter's published volume, when it was read, and the flow since before.
+
+    One object, so a held-back lower reading keeps its predecessor's time: volume
+    and time always belong together.
+    """
+
+    value: float
+    """m³, guarded against going backwards."""
+    time: datetime | None
+    flow: float | None
+    """m³/h, from successive readings."""
+
+
 @dataclass(slots=True)
 class _SubmeterTracker:
     """Guards one M-Bus volume against going backwards and derives its flow (m³/h)."""
 
     equipment_id: str | None = None
-    timestamp: datetime | None = None
-    value: float | None = None
-    rate: float | None = None
+    volume: SubmeterVolume | None = None
 
     def update(self, device: MBusDevice) -> None:
         if device.equipment_id != self.equipment_id:  # another submeter on this channel
-            self.equipment_id, self.timestamp, self.value, self.rate = (
-                device.equipment_id,
-                None,
-                None,
-                None,
-            )
+            self.equipment_id, self.volume = device.equipment_id, None
         reading = device.reading
-        if reading is None or reading.timestamp == self.timestamp:
+        if reading is None:
             return
-        if self.value is not None and reading.value < self.value:
-            return  # a glitch, not a reset: keep the last volume
-        if (
-            self.timestamp is not None
-            and self.value is not None
-            and reading.timestamp is not None
-        ):
-            hours = (reading.timestamp - self.timestamp).total_seconds() / 3600
+        if (last := self.volume) is None:
+            if reading.timestamp is not None:
+                self.volume = SubmeterVolume(reading.value, reading.timestamp, None)
+            return
+        if reading.timestamp == last.time or reading.value < last.value:
+            return  # the same reading, or a glitch (not a reset): keep the last volume
+        flow = last.flow
+        if last.time is not None and reading.timestamp is not None:
+            hours = (reading.timestamp - last.time).total_seconds() / 3600
             if hours > 0:
-                self.rate = round((reading.value - self.value) / hours, 4)
-        self.timestamp, self.value = reading.timestamp, reading.value
+                flow = round((reading.value - last.value) / hours, 4)
+        self.volume = SubmeterVolume(reading.value, reading.timestamp, flow)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -121,13 +130,8 @@ class EmucsData:
     """Instantaneous values (kW, V, A) as published: the last one or the interval mean."""
     totals: dict[str, float]
     """Energy registers guarded against going backwards, plus their sums."""
-    volumes: dict[int, float] = field(default_factory=dict)
-    """M-Bus readings per channel, guarded against going backwards."""
-    flow: dict[int, float | None] = field(default_factory=dict)
-    """Flow rate in m³/h per M-Bus channel, from successive readings."""
-    reading_times: dict[int, datetime] = field(default_factory=dict)
-    """When each published volume was read (a held-back lower reading keeps its
-    predecessor's time, so volume and time always belong together)."""
+    submeters: dict[int, SubmeterVolume] = field(default_factory=dict)
+    """The published M-Bus volume per channel, for channels that have one."""
     telegrams: int = 0
     rejected: int = 0
     """Candidates dropped by the framer (CRC errors, truncated, malformed)."""
@@ -257,16 +261,10 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
                 telegram=telegram,
                 fast=fast,
                 totals=totals,
-                volumes={
-                    channel: tracker.value
+                submeters={
+                    channel: tracker.volume
                     for channel, tracker in submeters.items()
-                    if tracker.value is not None
-                },
-                flow={channel: tracker.rate for channel, tracker in submeters.items()},
-                reading_times={
-                    channel: tracker.timestamp
-                    for channel, tracker in submeters.items()
-                    if tracker.timestamp is not None
+                    if tracker.volume is not None
                 },
                 telegrams=framer.telegrams,
                 rejected=framer.crc_errors + framer.malformed,

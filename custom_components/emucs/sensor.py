@@ -38,6 +38,7 @@ from .coordinator import (
     EmucsConfigEntry,
     EmucsCoordinator,
     EmucsData,
+    SubmeterVolume,
 )
 from .entity import (
     EmucsEntity,
@@ -460,8 +461,17 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
 )
 
 
-def _volume(data: EmucsData, device: MBusDevice) -> float | None:
-    return data.volumes.get(device.channel)
+def _submeter(
+    value: Callable[[SubmeterVolume], float | datetime | None],
+) -> Callable[[EmucsData, MBusDevice], StateType | datetime]:
+    def read(data: EmucsData, device: MBusDevice) -> StateType | datetime:
+        volume = data.submeters.get(device.channel)
+        return None if volume is None else value(volume)
+
+    return read
+
+
+_volume = _submeter(lambda volume: volume.value)
 
 
 SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
@@ -504,13 +514,13 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfVolumeFlowRate.CUBIC_METERS_PER_HOUR,
         suggested_display_precision=3,
-        value_fn=lambda data, device: data.flow.get(device.channel),
+        value_fn=_submeter(lambda volume: volume.flow),
     ),
     EmucsSubmeterSensorEntityDescription(
         key="reading_time",
         translation_key="reading_time",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda data, device: data.reading_times.get(device.channel),
+        value_fn=_submeter(lambda volume: volume.time),
     ),
     EmucsSubmeterSensorEntityDescription(
         key="valve_state",
