@@ -67,6 +67,7 @@ __all__ = [
     "TotalValues",
     "VoltageEvent",
     "max_harmonic",
+    "non_active_power",
 ]
 
 type F64 = npt.NDArray[np.float64]
@@ -98,6 +99,11 @@ def max_harmonic(sample_rate_hz: float, frequency_hz: float) -> int:
     return max(
         1, min(MAX_HARMONIC, math.floor(sample_rate_hz / (2.0 * frequency_hz) - 0.5))
     )
+
+
+def non_active_power(power: float, apparent: float) -> float:
+    """IEEE 1459 non-active power sqrt(S² - P²), 0 when rounding makes P exceed S."""
+    return math.sqrt(max(apparent * apparent - power * power, 0.0))
 
 
 def _elements(key: int) -> tuple[tuple[str, int, int], ...]:
@@ -650,7 +656,7 @@ class S1Analyzer:
                 current_rms=ir,
                 active_power=power,
                 apparent_power=apparent,
-                reactive_power=math.sqrt(max(apparent * apparent - power * power, 0.0)),
+                reactive_power=non_active_power(power, apparent),
                 power_factor=(
                     power / apparent if ir >= MIN_CURRENT_PF and vr > 0 else None
                 ),
@@ -679,7 +685,7 @@ class S1Analyzer:
         total = TotalValues(
             active_power=power,
             apparent_power=apparent,
-            reactive_power=math.sqrt(max(apparent * apparent - power * power, 0.0)),
+            reactive_power=non_active_power(power, apparent),
             power_factor=power / apparent if apparent > 0.0 else None,
         )
         neutral = None
