@@ -28,10 +28,14 @@ MEDIUM_MODELS = {
 }
 
 
+def _is_sagemcom(telegram: Telegram) -> bool:
+    return "SAG" in (telegram.equipment_id or "")
+
+
 def meter_model(telegram: Telegram) -> str:
     """Sagemcom S211 (one phase) or T211 (three phases), else what the header says."""
     three_phase = telegram.value(obis.VOLTAGE_L3) is not None
-    if "SAG" in (telegram.equipment_id or ""):
+    if _is_sagemcom(telegram):
         return "T211" if three_phase else "S211"
     return f"{'3' if three_phase else '1'}-phase meter ({telegram.header})"
 
@@ -66,7 +70,7 @@ class EmucsEntity(CoordinatorEntity[EmucsCoordinator]):
             identifiers={(DOMAIN, str(serial))},
             name="Electricity meter",
             manufacturer="Sagemcom"
-            if "SAG" in (telegram.equipment_id or "")
+            if _is_sagemcom(telegram)
             else telegram.manufacturer,
             model=meter_model(telegram),
             serial_number=telegram.equipment_id,
