@@ -67,6 +67,7 @@ __all__ = [
     "TotalValues",
     "VoltageEvent",
     "max_harmonic",
+    "meter_elements",
     "non_active_power",
 ]
 
@@ -106,7 +107,7 @@ def non_active_power(power: float, apparent: float) -> float:
     return math.sqrt(max(apparent * apparent - power * power, 0.0))
 
 
-def _elements(key: int) -> tuple[tuple[str, int, int], ...]:
+def meter_elements(key: int) -> tuple[tuple[str, int, int], ...]:
     """Name, voltage row and current row of each element the meter mode has.
 
     Rows of the sample buffer: V1-V3 are 0-2, I1-I3 3-5, IN 6. A 3-wire meter has two
@@ -624,7 +625,7 @@ class S1Analyzer:
     ) -> tuple[dict[str, PhaseValues], TotalValues, float | None]:
         w = self._buf[:, a:b]
         length = b - a
-        elements = _elements(key)
+        elements = meter_elements(key)
         rows = [ch for _, v, i in elements for ch in (v, i)]
         x = w[rows]
         ms = np.einsum("ij,ij->i", x, x) / length
@@ -713,7 +714,7 @@ class S1Analyzer:
         )
         nominal = self.nominal_voltage
         events: list[VoltageEvent] = []
-        for name, ch, _ in _elements(key):
+        for name, ch, _ in meter_elements(key):
             v = self._buf[ch, :b]
             cum = np.concatenate(([0.0], np.cumsum(v * v)))
             urms = np.sqrt(np.maximum(cum[ends] - cum[ends - span], 0.0) / span)

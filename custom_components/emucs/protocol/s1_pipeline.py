@@ -22,7 +22,14 @@ from typing import Final, cast
 
 import numpy as np
 
-from .s1_analytics import PhaseValues, S1Analyzer, S1Summary, TotalValues
+from .s1_analytics import (
+    PhaseValues,
+    S1Analyzer,
+    S1Summary,
+    TotalValues,
+    meter_elements,
+    non_active_power,
+)
 from .s1_batch import S1Batch, S1BatchDecoder
 
 __all__ = [
@@ -135,18 +142,12 @@ def _waveform(batch: S1Batch) -> Waveform | None:
     count = math.ceil(WAVEFORM_CYCLES * rate / frequency)
     if count > n or batch.sample_index[-1] - batch.sample_index[-count] != count - 1:
         return None
-    info = int(batch.info[-1])
-    if not info & 0x01:
-        channels: tuple[tuple[str, int], ...] = (("L1", 0),)
-    elif info & 0x04:
-        channels = (("L1", 0), ("L2", 1), ("L3", 2))
-    else:
-        channels = (("L1", 0), ("L3", 2))
-    rows = [ch for _, ch in channels]
+    channels = meter_elements(int(batch.info[-1]))
+    rows = [voltage for _, voltage, _ in channels]  # I row = V row + 3
     volts = cast("list[list[float]]", np.round(batch.v[rows, -count:], 3).tolist())
     amps = cast("list[list[float]]", np.round(batch.i[rows, -count:], 4).tolist())
     return Waveform(
-        phases=tuple(name for name, _ in channels),
+        phases=tuple(name for name, _, _ in channels),
         sample_rate_hz=rate,
         frequency_hz=frequency,
         voltage=tuple(tuple(row) for row in volts),
@@ -183,10 +184,6 @@ def _power_factor(power: float, apparent: float) -> float | None:
     return power / apparent if apparent > 0.0 else None
 
 
-def _non_active(power: float, apparent: float) -> float:
-    return math.sqrt(max(apparent * apparent - power * power, 0.0))
-
-
 def mean_values(summaries: Sequence[S1Summary]) -> S1Values | None:
     """Average the analysed windows; ``None`` when none had electrical values."""
     analysed = [s for s in summaries if s.phases]
@@ -204,7 +201,7 @@ def mean_values(summaries: Sequence[S1Summary]) -> S1Values | None:
             current_rms=current,
             active_power=power,
             apparent_power=apparent,
-            reactive_power=_non_active(power, apparent),
+            reactive_power=non_active_power(power, apparent),
             # As the analyzer: no PF for a current too small to say anything.
             power_factor=(
                 _power_factor(power, apparent)
@@ -224,7 +221,7 @@ def mean_values(summaries: Sequence[S1Summary]) -> S1Values | None:
         total = TotalValues(
             active_power=power,
             apparent_power=apparent,
-            reactive_power=_non_active(power, apparent),
+            reactive_power=non_active_power(power, apparent),
             power_factor=_power_factor(power, apparent),
         )
     neutral = [
