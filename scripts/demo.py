@@ -41,7 +41,11 @@ from typing import Any
 import aiohttp
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 
-from custom_components.emucs.protocol.p1_sim import P1Simulator, belgian_offset
+from custom_components.emucs.protocol.p1_sim import (
+    P1Simulator,
+    belgian_offset,
+    belgian_utc,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 USERNAME = "demo"
@@ -177,9 +181,10 @@ def prepare_config(demo: Demo, *, fresh: bool) -> None:
 
 def local_midnight(instant: datetime) -> datetime:
     """Start of the Belgian day of ``instant``, in UTC."""
-    offset = belgian_offset(instant)
-    local = (instant + offset).replace(hour=0, minute=0, second=0, microsecond=0)
-    return local - belgian_offset(local - offset)
+    local = instant + belgian_offset(instant)
+    return belgian_utc(
+        local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    )
 
 
 def check_ports_free(demo: Demo) -> None:
@@ -429,12 +434,11 @@ def hourly_readings(demo: Demo) -> list[tuple[datetime, dict[str, float]]]:
     now = datetime.now(UTC)
 
     def reading() -> tuple[datetime, dict[str, float]]:
+        keys = [
+            f"energy_{way}_tariff_{k}" for way in ("import", "export") for k in (1, 2)
+        ]
         values = {
-            f"energy_import_tariff_{k + 1}": sim.import_ws[k] // 3600 / 1000
-            for k in range(2)
-        } | {
-            f"energy_export_tariff_{k + 1}": sim.export_ws[k] // 3600 / 1000
-            for k in range(2)
+            key: wh / 1000 for key, wh in zip(keys, sim.registers_wh, strict=True)
         }
         values[f"{GAS_ID}_gas"] = int(sim.gas_ml // 1000) / 1000
         values[f"{WATER_ID}_water"] = int(sim.water_ml // 1000) / 1000

@@ -46,6 +46,7 @@ __all__ = [
     "P1Simulator",
     "Tick",
     "belgian_offset",
+    "belgian_utc",
     "format_tst",
 ]
 
@@ -83,6 +84,17 @@ def _summer_time(year: int) -> tuple[datetime, datetime]:
         datetime.combine(_last_sunday(year, 3), one, UTC),
         datetime.combine(_last_sunday(year, 10), one, UTC),
     )
+
+
+def belgian_utc(local: datetime) -> datetime:
+    """Return the UTC instant of a naive Belgian wall-clock time.
+
+    The first of the two in the repeated autumn hour.
+    """
+    guess = local.replace(tzinfo=UTC) - timedelta(hours=2)
+    if (guess + belgian_offset(guess)).replace(tzinfo=None) != local:
+        guess = local.replace(tzinfo=UTC) - timedelta(hours=1)
+    return guess
 
 
 def belgian_offset(instant: datetime) -> timedelta:
@@ -249,22 +261,15 @@ class P1Simulator:
 
     # --- history at start ----------------------------------------------------
 
-    def _utc(self, local: datetime) -> datetime:
-        """UTC instant of a local wall-clock time (the first one in the autumn hour)."""
-        guess = local.replace(tzinfo=UTC) - timedelta(hours=2)
-        if (guess + belgian_offset(guess)).replace(tzinfo=None) != local:
-            guess = local.replace(tzinfo=UTC) - timedelta(hours=1)
-        return guess
-
     def _month_start(self, local: datetime) -> datetime:
-        return self._utc(datetime(local.year, local.month, 1))
+        return belgian_utc(datetime(local.year, local.month, 1))
 
     def _evening_peak(self, month_start: datetime, days: int) -> tuple[datetime, int]:
         """Draw a plausible peak: an evening quarter of one of ``days`` days, 2.5-7 kW."""
         day = int(self._rng.integers(0, max(days, 1)))
         quarter = int(self._rng.integers(17 * 4, 20 * 4))
         local = self.local_time(month_start) + timedelta(days=day, minutes=15 * quarter)
-        return self._utc(local), int(self._rng.integers(2500, 7000))
+        return belgian_utc(local), int(self._rng.integers(2500, 7000))
 
     def _initial_peak(self) -> tuple[int, datetime]:
         local = self.local_time()
@@ -281,7 +286,7 @@ class P1Simulator:
         for _ in range(min(self.config.history_months, HISTORY_MONTHS)):
             local_end = self.local_time(end)
             previous = (local_end - timedelta(days=1)).replace(day=1)
-            start = self._utc(previous)
+            start = belgian_utc(previous)
             peak_time, watts = self._evening_peak(start, (local_end - previous).days)
             history.append((end, peak_time, watts))
             end = start
@@ -483,6 +488,16 @@ class P1Simulator:
         self._history_text = ""
         self.peak_w, self.peak_time = 0, month_end
 
+    @property
+    def registers_wh(self) -> tuple[int, int, int, int]:
+        """Import tariff 1, 2 and export tariff 1, 2 in Wh, as the telegram shows them."""
+        return (
+            self.import_ws[0] // 3600,
+            self.import_ws[1] // 3600,
+            self.export_ws[0] // 3600,
+            self.export_ws[1] // 3600,
+        )
+
     def _mbus_reading(self, millilitres: float) -> tuple[datetime, int]:
         stamp = self.time - timedelta(
             seconds=int(self.time.timestamp()) % MBUS_PERIOD_S
@@ -521,10 +536,14 @@ class P1Simulator:
             f"0-0:96.1.1({_hex(config.equipment_id)})",
             f"0-0:96.1.2({config.ean})",
             f"0-0:1.0.0({format_tst(self.time)})",
-            f"1-0:1.8.1({_milli(self.import_ws[0] // 3600, 6)}*kWh)",
-            f"1-0:1.8.2({_milli(self.import_ws[1] // 3600, 6)}*kWh)",
-            f"1-0:2.8.1({_milli(self.export_ws[0] // 3600, 6)}*kWh)",
-            f"1-0:2.8.2({_milli(self.export_ws[1] // 3600, 6)}*kWh)",
+            *(
+                f"{code}({_milli(wh, 6)}*kWh)"
+                for code, wh in zip(
+                    ("1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.1", "1-0:2.8.2"),
+                    self.registers_wh,
+                    strict=True,
+                )
+            ),
             f"0-0:96.14.0({self.tariff():04d})",
             f"1-0:1.4.0({_kw(self.quarter_demand_w())}*kW)",
             f"1-0:1.6.0({format_tst(self.peak_time)})({_kw(self.peak_w)}*kW)",
