@@ -8,7 +8,6 @@ from typing import Final
 DOMAIN: Final = "emucs"
 LOGGER = logging.getLogger(__package__)
 
-CONF_CONNECTION_TYPE: Final = "connection_type"
 CONNECTION_SERIAL: Final = "serial"
 CONNECTION_NETWORK: Final = "network"
 CONF_SERIAL_PORT: Final = "serial_port"

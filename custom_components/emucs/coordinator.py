@@ -169,7 +169,7 @@ class EmucsCoordinator(DataUpdateCoordinator[EmucsData]):
         )
         self.options = dict(entry.options)
         self.entry_data = dict(entry.data)
-        """The options this coordinator runs with; a change needs a reload."""
+        """The options and data this coordinator runs with; a change needs a reload."""
         self.connection = P1Connection(
             target_from_data(entry.data),
             on_telegram=self._handle_telegram,
