@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 import math
 import os
 from pathlib import Path
@@ -24,6 +24,7 @@ import sys
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
+from custom_components.emucs.protocol.p1_sim import format_tst
 from tests.telegrams import build_telegram
 
 from .common import collect_states
@@ -77,13 +78,9 @@ TEMPLATE = """\
 !XXXX
 """
 
-START = datetime(2025, 3, 3, 18, 0, 0)
+START = datetime(2025, 3, 3, 18, 0, 0, tzinfo=timezone(timedelta(hours=1)))
 """Meter clock (winter time, UTC+1) at the first telegram: a weekday evening."""
 SECONDS = 3600
-
-
-def _p1_time(moment: datetime) -> str:
-    return moment.strftime("%y%m%d%H%M%S") + "W"
 
 
 def simulated_hour(seconds: int = SECONDS, seed: int = 1) -> Iterator[bytes]:
@@ -123,7 +120,7 @@ def simulated_hour(seconds: int = SECONDS, seed: int = 1) -> Iterator[bytes]:
             water += rng.choice((0.0, 0.0, 0.012, 0.08))
         yield build_telegram(
             TEMPLATE.format(
-                clock=_p1_time(clock),
+                clock=format_tst(clock),
                 import_t1=import_t1,
                 demand=quarter_energy / (second - quarter_start + 1),
                 power=power,
@@ -136,9 +133,9 @@ def simulated_hour(seconds: int = SECONDS, seed: int = 1) -> Iterator[bytes]:
                 i1=math.floor(phases[0] * 1000 / volts[0] * 100) / 100,
                 i2=math.floor(phases[1] * 1000 / volts[1] * 100) / 100,
                 i3=math.floor(phases[2] * 1000 / volts[2] * 100) / 100,
-                gas_time=_p1_time(gas_time),
+                gas_time=format_tst(gas_time),
                 gas=gas,
-                water_time=_p1_time(water_time),
+                water_time=format_tst(water_time),
                 water=water,
             )
         )
