@@ -398,42 +398,25 @@ def test_billing_average_floor_and_window() -> None:
 
 def test_record_month() -> None:
     """Month-end stamps, period-start stamps and peak times alone."""
-    feb = PeakRecord(
-        period_start=tst("250301000000W"),
-        timestamp=tst("250212183000W"),
-        value=6.1,
-        unit="kW",
-    )
-    assert record_month(feb) == (2025, 2)
-    # The last quarter of February ends on 1 March 00:00: still February.
-    last_quarter = PeakRecord(
-        period_start=tst("250301000000W"),
-        timestamp=tst("250301000000W"),
-        value=6.1,
-        unit="kW",
-    )
-    assert record_month(last_quarter) == (2025, 2)
-    by_start = PeakRecord(
-        period_start=tst("250201000000W"),
-        timestamp=tst("250212183000W"),
-        value=6.1,
-        unit="kW",
-    )
-    assert record_month(by_start) == (2025, 2)
-    no_data = PeakRecord(
-        period_start=tst("240301000000W"), timestamp=None, value=0.0, unit="kW"
-    )
-    assert record_month(no_data) == (2024, 2)
-    peak_only = PeakRecord(
-        period_start=None, timestamp=tst("250212183000W"), value=6.1, unit="kW"
-    )
-    assert record_month(peak_only) == (2025, 2)
-    assert (
-        record_month(
-            PeakRecord(period_start=None, timestamp=None, value=0.0, unit=None)
+
+    def record(period_start: str | None, peak_time: str | None) -> PeakRecord:
+        return PeakRecord(
+            period_start=None if period_start is None else tst(period_start),
+            timestamp=None if peak_time is None else tst(peak_time),
+            value=0.0 if peak_time is None else 6.1,
+            unit="kW",
         )
-        is None
-    )
+
+    assert record_month(record("250301000000W", "250212183000W")) == (2025, 2)
+    # The last quarter of February ends on 1 March 00:00: still February.
+    assert record_month(record("250301000000W", "250301000000W")) == (2025, 2)
+    # A peak time after the stamp: the stamp is the period start.
+    assert record_month(record("250201000000W", "250212183000W")) == (2025, 2)
+    # A month without data.
+    assert record_month(record("240301000000W", None)) == (2024, 2)
+    # A peak time alone.
+    assert record_month(record(None, "250212183000W")) == (2025, 2)
+    assert record_month(record(None, None)) is None
 
 
 # --- peaks -----------------------------------------------------------------------------
