@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # Sourced by scripts/test, scripts/bench and scripts/lint: sets $repo, makes sure
 # $repo/.venv exists with requirements_test.txt installed, and activates it.
-# EMUCS_PYTHON=/path/to/python overrides the interpreter choice.
+# EMUCS_PYTHON=/path/to/python overrides the interpreter choice; EMUCS_VENV the
+# environment's folder (scripts/sid-root uses .venv-sid, so the two legs never share one).
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$repo/.venv"
+venv="${EMUCS_VENV:-$repo/.venv}"
 requirements="$repo/requirements_test.txt"
 
 # Print the real path of an interpreter that runs (pyenv shims for a version
@@ -43,19 +44,46 @@ ensure_venv() {
   want="$(minor_version "$py")"
   have="$(minor_version "$venv/bin/python" || true)"
   if [[ "$have" != "$want" ]]; then
-    echo "Creating .venv with $py (Python $want)" >&2
+    echo "Creating $venv with $py (Python $want)" >&2
     rm -rf "$venv"
     "$py" -m venv "$venv"
   fi
   stamp="$(sha256sum "$requirements" | cut -d' ' -f1)"
   if [[ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$stamp" ]]; then
-    echo "Installing requirements_test.txt into .venv (first time: a few minutes)" >&2
+    echo "Installing requirements_test.txt into $venv (first time: a few minutes)" >&2
     "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$requirements"
     echo "$stamp" >"$venv/.requirements.sha256"
   fi
+  ensure_runtime_requirements
   export VIRTUAL_ENV="$venv"
   export PATH="$venv/bin:$PATH"
   unset PYTHONHOME
+}
+
+# What Home Assistant installs at run time, taken from the manifests so nothing is
+# pinned twice: our manifest's requirements and those of HA's usb integration (our
+# manifest dependency), under the package constraints of the installed HA release,
+# as HA itself installs them.
+ensure_runtime_requirements() {
+  local wanted stamp
+  wanted="$("$venv/bin/python" - "$repo/custom_components/emucs/manifest.json" <<'PY'
+import json, pathlib, sys
+import homeassistant
+ha = pathlib.Path(homeassistant.__file__).parent
+manifests = [pathlib.Path(sys.argv[1]), ha / "components/usb/manifest.json"]
+print(ha / "package_constraints.txt")
+for manifest in manifests:
+    print("\n".join(json.loads(manifest.read_text()).get("requirements", [])))
+PY
+)" || return 1
+  stamp="$(sha256sum <<<"$wanted" | cut -d' ' -f1)"
+  if [[ "$(cat "$venv/.runtime.sha256" 2>/dev/null)" != "$stamp" ]]; then
+    echo "Installing the integration's and HA usb's requirements into $venv" >&2
+    # shellcheck disable=SC2046 # one requirement per line, none with blanks
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q \
+      -c "$(head -n 1 <<<"$wanted")" $(tail -n +2 <<<"$wanted")
+    echo "$stamp" >"$venv/.runtime.sha256"
+  fi
 }
 
 ensure_venv
@@ -64,16 +92,20 @@ ensure_venv
 # requirements_demo.txt, plus Home Assistant's frontend at the version the installed
 # Home Assistant pins in its frontend manifest (the version follows the interpreter).
 ensure_demo_requirements() {
-  local demo_requirements="$repo/requirements_demo.txt" frontend stamp
-  frontend="$("$venv/bin/python" -c 'import homeassistant, json, pathlib
-manifest = pathlib.Path(homeassistant.__file__).parent / "components/frontend/manifest.json"
-print(" ".join(json.loads(manifest.read_text())["requirements"]))')"
-  stamp="$(cat "$demo_requirements" - <<<"$frontend" | sha256sum | cut -d' ' -f1)"
+  local demo_requirements="$repo/requirements_demo.txt" wanted stamp
+  # What the demo's Home Assistant sets up needs on the installed release (its frontend,
+  # the default integrations, ours...), as `hass --skip-pip` installs nothing; first
+  # line: HA's package constraints, under which HA itself would install them.
+  wanted="$("$venv/bin/python" -c 'import homeassistant, pathlib
+print(pathlib.Path(homeassistant.__file__).parent / "package_constraints.txt")' &&
+    PYTHONPATH="$repo" "$venv/bin/python" "$repo/scripts/demo.py" --print-requirements)" ||
+    return 1
+  stamp="$(cat "$demo_requirements" - <<<"$wanted" | sha256sum | cut -d' ' -f1)"
   if [[ "$(cat "$venv/.requirements_demo.sha256" 2>/dev/null)" != "$stamp" ]]; then
-    echo "Installing requirements_demo.txt and $frontend into .venv" >&2
-    # shellcheck disable=SC2086 # the manifest's requirements are separate words
+    echo "Installing requirements_demo.txt and what the demo's integrations require into $venv" >&2
+    # shellcheck disable=SC2046 # one requirement per line, none with blanks
     "$venv/bin/python" -m pip install --disable-pip-version-check -q \
-      -r "$demo_requirements" $frontend
+      -r "$demo_requirements" -c "$(head -n 1 <<<"$wanted")" $(tail -n +2 <<<"$wanted")
     echo "$stamp" >"$venv/.requirements_demo.sha256"
   fi
 }

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import usb
 from homeassistant.config_entries import (
@@ -42,7 +43,15 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 import serial.tools.list_ports
-import voluptuous as vol
+
+# HA 2026.9+ validates with probatio and aliases ``voluptuous`` to it at run time, so
+# the plain import is right for every release; only the type checker must be told
+# which one the checked HA types its flows with (probatio with the Python 3.14 test
+# package, voluptuous with 2025.4's).
+if TYPE_CHECKING and sys.version_info >= (3, 14):
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 from .connection import (
     BadDataError,

@@ -113,7 +113,8 @@ class EmucsSubmeterEntity(CoordinatorEntity[EmucsCoordinator]):
         its replacement ``via_device_id`` does not exist in 2025.4.
         """
         await super().async_added_to_hass()
-        if (own := self.device_entry) is None:
+        # Our submeters are main devices; a child device (HA 2026.9+) has no via link.
+        if not isinstance(own := self.device_entry, dr.DeviceEntry):
             return
         registry = dr.async_get(self.hass)
         meter = registry.async_get_or_create(

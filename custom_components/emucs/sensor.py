@@ -323,6 +323,8 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
         translation_key="quarter_seconds_left",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
+        # Whole seconds: HA 2026.10 gives duration sensors two decimals by default.
+        suggested_display_precision=0,
         value_fn=_capacity(lambda c: c.quarter.seconds_left),
         has_fn=_has_capacity,
     ),

@@ -21,7 +21,7 @@ from homeassistant.core import (
     State,
     callback,
 )
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.emucs.const import CONF_SERIAL_PORT, DOMAIN
@@ -53,6 +53,21 @@ def coordinator(entry: MockConfigEntry) -> EmucsCoordinator:
     """Return the coordinator of a loaded entry."""
     result: EmucsCoordinator = entry.runtime_data
     return result
+
+
+def find_device(
+    registry: dr.DeviceRegistry, entry: MockConfigEntry, identifier: str
+) -> dr.DeviceEntry | None:
+    """Return the entry's device with our identifier, through the lookup each HA has.
+
+    ``async_get_device`` is deprecated from HA 2026.8 (and raises outside an
+    integration); its replacement, scoped to a config entry, does not exist in 2025.4.
+    """
+    if hasattr(registry, "async_get_device_by_identifier"):
+        return registry.async_get_device_by_identifier(
+            (DOMAIN, identifier), entry.entry_id
+        )
+    return registry.async_get_device(identifiers={(DOMAIN, identifier)})
 
 
 def telegrams(entry: MockConfigEntry) -> int:

@@ -247,14 +247,22 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connection, "MAX_BACKOFF", 0.2)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_deprecation_warnings(caplog: pytest.LogCaptureFixture) -> Generator[None]:
-    """Fail a test in which Home Assistant or we log that something is deprecated."""
+    """Fail any test in which Home Assistant or we log a deprecation.
+
+    HA reports what a custom integration (or a test) does that will break with
+    "deprecated", "Detected that custom integration …" or "Detected code that …".
+    """
     yield
-    deprecated = [
-        r.getMessage() for r in caplog.records if "deprecat" in r.getMessage().lower()
+    reported = [
+        message
+        for record in caplog.records
+        if "deprecat" in (message := record.getMessage()).lower()
+        or "Detected that custom integration" in message
+        or "Detected code that" in message
     ]
-    assert not deprecated
+    assert not reported
 
 
 HA_SERIES = f"{MAJOR_VERSION}.{MINOR_VERSION}"
@@ -280,10 +288,11 @@ def snapshot(
 
     pytest-homeassistant-custom-component defines this fixture too, but syrupy's
     plugin fixture of the same name wins over it. On a release without recorded
-    snapshots the test is skipped, saying how to record them.
+    snapshots the test fails, saying how to record them: an HA upgrade must never
+    switch the snapshot tests off silently.
     """
     if not SNAPSHOTS.is_dir() and not request.config.option.update_snapshots:
-        pytest.skip(
+        pytest.fail(
             f"no snapshots recorded for Home Assistant {HA_SERIES}: record them "
             "with scripts/test tests/components --snapshot-update and review them"
         )

@@ -26,8 +26,6 @@ from .common import (
 )
 from .conftest import PtyMeter
 
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
-
 WITH_RELAYS = [
     name
     for name in template_names("spec_") + template_names("quirk_")

@@ -41,8 +41,6 @@ from .common import (
 )
 from .conftest import PtyMeter
 
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
-
 type MakePtyMeter = Callable[..., PtyMeter]
 
 SIM_SERIAL = MeterConfig().equipment_id

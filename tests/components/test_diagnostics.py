@@ -22,8 +22,6 @@ from .conftest import (
     TcpMeter,
 )
 
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
-
 IDENTIFIERS = (
     SPEC_EQUIPMENT_ID,
     SPEC_EQUIPMENT_ID.encode().hex().upper(),

@@ -19,13 +19,13 @@ from custom_components.emucs.const import (
     CONF_PUBLISH_INTERVAL,
     CONF_SERIAL_PORT,
     CONF_SILENCE_TIMEOUT,
-    DOMAIN,
 )
 from custom_components.emucs.protocol import decode_telegram
 from tests.telegrams import build_telegram, load_template
 
 from .common import (
     coordinator,
+    find_device,
     serial_data,
     setup_entry,
     state,
@@ -34,8 +34,6 @@ from .common import (
     with_values,
 )
 from .conftest import SPEC_EQUIPMENT_ID, PtyMeter, TcpMeter
-
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
 
 type MakeTcpMeter = Callable[..., Awaitable[TcpMeter]]
 
@@ -246,7 +244,7 @@ async def test_remove_stale_submeter(
     )
 
     def device(identifier: str) -> dr.DeviceEntry:
-        result = device_registry.async_get_device(identifiers={(DOMAIN, identifier)})
+        result = find_device(device_registry, entry, identifier)
         assert result is not None
         return result
 
@@ -276,10 +274,8 @@ async def test_remove_submeter_while_not_loaded(
     assert await async_setup_component(hass, "config", {})
     entry = await setup_entry(hass, serial_data(pty_meter))
     assert await hass.config_entries.async_unload(entry.entry_id)
-    meter = device_registry.async_get_device(identifiers={(DOMAIN, SPEC_EQUIPMENT_ID)})
-    gas = device_registry.async_get_device(
-        identifiers={(DOMAIN, f"{SPEC_EQUIPMENT_ID}_{GAS_ID}")}
-    )
+    meter = find_device(device_registry, entry, SPEC_EQUIPMENT_ID)
+    gas = find_device(device_registry, entry, f"{SPEC_EQUIPMENT_ID}_{GAS_ID}")
     assert meter is not None
     assert gas is not None
 
@@ -327,7 +323,7 @@ async def test_meter_device(
     assert serial is not None
     entry = await setup_entry(hass, serial_data(pty_meter), unique_id=serial)
 
-    device = device_registry.async_get_device(identifiers={(DOMAIN, serial)})
+    device = find_device(device_registry, entry, serial)
     assert device is not None
     assert (device.model, device.manufacturer, device.sw_version) == (
         model,

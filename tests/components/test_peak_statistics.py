@@ -24,8 +24,6 @@ from .common import serial_data, setup_entry, with_values
 from .conftest import PtyMeter
 from .test_capacity import feed
 
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
-
 HISTORY_13 = load_template("quirk_history_13.txt")
 HISTORY_SERIAL = "1SAG3105044444"
 

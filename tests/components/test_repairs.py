@@ -38,8 +38,6 @@ from .common import (
 )
 from .conftest import BAD_CRC_TELEGRAM, SPEC_EQUIPMENT_ID, SPEC_TELEGRAM, PtyMeter
 
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
-
 NEW_METER = "1SAG4000000001"
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 import os
 
 from homeassistant.core import HomeAssistant
-import pytest
 
 from custom_components.emucs.const import CONF_PUBLISH_INTERVAL
 
@@ -32,8 +31,6 @@ from .state_writes import (
     simulated_hour,
     writes_table,
 )
-
-pytestmark = pytest.mark.usefixtures("no_deprecation_warnings")
 
 FEED_TIMEOUT = 300.0
 """Seconds the hour may take to go through the pseudo-terminal (a few, usually)."""
