@@ -15,7 +15,15 @@ the browser test to add through the UI.
 The configuration loads only what the demo shows (frontend, energy, history, logbook,
 recorder…), not ``default_config``: its discovery integrations (zeroconf, ssdp,
 dhcp, bluetooth) would probe the local network, and cloud, go2rtc or the voice
-pipeline want the internet. The demo works offline once the packages are installed.
+pipeline want the internet. The demo works offline once the packages are installed:
+``hass`` runs with ``--skip-pip``, so ``scripts/demo`` installs what the integrations the
+demo loads require on the installed release (``--print-requirements`` lists it), and
+the demo refuses to start when one is missing instead of letting Home Assistant fail
+to set one up.
+
+Home Assistant's settings follow the release: the HTTP server (loopback only) and the
+dashboard Home Assistant opens are set the way the installed release keeps them
+(see ``write_http_settings`` and ``HomeAssistant.save_dashboard``).
 """
 
 from __future__ import annotations
@@ -39,13 +47,18 @@ import time
 from typing import Any
 
 import aiohttp
-from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
-
-from custom_components.emucs.protocol.p1_sim import (
-    P1Simulator,
-    belgian_offset,
-    belgian_utc,
+import homeassistant
+from homeassistant.const import (
+    MAJOR_VERSION,
+    MINOR_VERSION,
+    RESTART_EXIT_CODE,
+    __version__ as HA_VERSION,  # noqa: N812 - the version of the release
 )
+from homeassistant.util.package import is_installed
+
+# The simulator (custom_components.emucs.protocol) is imported where it is used: it
+# needs the integration's requirements (numpy…), and --print-requirements must run
+# before they are installed.
 
 REPO = Path(__file__).resolve().parents[1]
 USERNAME = "demo"
@@ -74,10 +87,7 @@ homeassistant:
   country: BE
   language: en
   internal_url: http://127.0.0.1:{port}
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-api:
+{http}api:
 config:
 energy:
 frontend:
@@ -93,8 +103,21 @@ logger:
     custom_components.emucs: info
 """
 
+HTTP_YAML = """\
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+"""
+"""The HTTP server's settings on releases that take them from YAML (see write_http_settings)."""
+DOMAINS = ("api", "config", "energy", "frontend", "history", "logbook", "person")
+DOMAINS += ("recorder", "logger", "http", "homeassistant", "persistent_notification")
+"""What the demo sets up besides emucs: the configuration above, and Home Assistant's core."""
+DASHBOARD = "emucs-demo"
+"""URL of the demo's dashboard on releases where a dashboard can be everyone's default."""
+
 # Belgian household prices in EUR (energy component, excluding fixed fees).
 HA_RELEASE = (MAJOR_VERSION, MINOR_VERSION)
+HA_COMPONENTS = Path(homeassistant.__file__).parent / "components"
 """The Home Assistant the demo runs: some websocket schemas changed in 2025.11/2026.4."""
 PRICE_IMPORT = {1: 0.32, 2: 0.26}
 PRICE_EXPORT = {1: 0.04, 2: 0.03}
@@ -115,6 +138,8 @@ class Demo:
     epoch: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When the meter's history starts: local midnight of the directory's first day."""
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    dashboard: str = ""
+    """The address of the demo's dashboard, once it is saved."""
 
     @property
     def base(self) -> str:
@@ -149,8 +174,10 @@ def prepare_config(demo: Demo, *, fresh: bool) -> None:
             shutil.rmtree(demo.config)
         demo.epoch = local_midnight(datetime.now(UTC))
     (demo.config / ".storage").mkdir(parents=True, exist_ok=True)
+    stored = write_http_settings(demo)
+    http_yaml = "" if stored else HTTP_YAML.format(port=demo.port)
     (demo.config / "configuration.yaml").write_text(
-        CONFIGURATION.format(port=demo.port), encoding="utf-8"
+        CONFIGURATION.format(port=demo.port, http=http_yaml), encoding="utf-8"
     )
     components = demo.config / "custom_components"
     components.mkdir(exist_ok=True)
@@ -179,8 +206,127 @@ def prepare_config(demo: Demo, *, fresh: bool) -> None:
         )
 
 
+def write_http_settings(demo: Demo) -> bool:
+    """Store the HTTP server's settings where the release keeps them; False: use YAML.
+
+    Up to 2026.9 the ``http:`` YAML block is the way. From 2026.10 Home Assistant keeps
+    these settings in its storage (``.storage/http``: a confirmed "stable" slot and a
+    "pending" one on trial): YAML is migrated once into the pending slot, with a repair
+    saying YAML stops working in 2027.2, and a pending setting that nobody confirms
+    (``http/config/promote``) within 5 minutes is reverted with a restart (``hass``
+    exits with 100; the reverted settings listen on every address on port 8123). The
+    websocket command the UI uses, ``http/config/configure``, also goes through that
+    trial and a restart, and needs a Home Assistant already running on those defaults,
+    reachable from the network. The demo prepares its configuration directory before
+    the first start anyway (configuration.yaml, onboarding), so it writes the state
+    that flow ends in: its settings as the confirmed stable slot, nothing pending, the
+    YAML migration done. Built by the release's own storage schema and written in the
+    release's storage version; ``HomeAssistant.check_http_settings`` then asks
+    ``http/config`` whether Home Assistant runs on them.
+    """
+    store = demo.config / ".storage" / "http"
+    try:
+        from homeassistant.components.http import config as http  # noqa: PLC0415
+    except ImportError:
+        http = None
+    if http is None or not hasattr(http, "KEY_YAML_MIGRATION_DONE"):
+        # The release before the store: it takes YAML, and writes .storage/http (version
+        # 1) itself. A newer file there, from a newer release, would not load.
+        if (
+            store.exists()
+            and json.loads(store.read_text(encoding="utf-8")).get("version", 1) > 1
+        ):
+            store.unlink()
+        return False
+    settings = dict(
+        http.HTTP_STORAGE_SCHEMA(
+            {http.CONF_SERVER_HOST: ["127.0.0.1"], http.CONF_SERVER_PORT: demo.port}
+        )
+    )
+    if hasattr(http, "HTTP_CONFIG_CREATED_AT"):
+        settings |= {
+            http.HTTP_CONFIG_CREATED_AT: datetime.now(UTC).isoformat(),
+            http.HTTP_CONFIG_ERROR: None,
+            http.HTTP_CONFIG_ERROR_MESSAGE: None,
+        }
+    store.write_text(
+        json.dumps(
+            {
+                "version": http.STORAGE_VERSION,
+                "minor_version": http.STORAGE_MINOR_VERSION,
+                "key": http.STORAGE_KEY,
+                "data": {
+                    http.KEY_STABLE: settings,
+                    http.KEY_PENDING: None,
+                    http.KEY_YAML_MIGRATION_DONE: True,
+                },
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    store.chmod(0o600)  # Home Assistant keeps it private
+    return True
+
+
+def integration_requirements() -> list[str]:
+    """Return what Home Assistant would install for the integrations the demo loads.
+
+    ``hass --skip-pip`` installs nothing, so these must be in the environment. Home
+    Assistant sets up the configured integrations, ours, and those it always sets up
+    (bootstrap's core and default integrations: on 2026.11 a missing ``hassil`` breaks
+    even the frontend's list of actions); for each it installs the requirements of the
+    integration, of its dependencies and after-dependencies, and of the discovery
+    integrations its manifest uses (HA 2026.x: usb's after-dependency hassio needs
+    aiohasupervisor). Read from the installed release's manifests, and from ours.
+    """
+    from homeassistant import bootstrap  # noqa: PLC0415
+    from homeassistant.requirements import DISCOVERY_INTEGRATIONS  # noqa: PLC0415
+
+    def manifest(domain: str) -> dict[str, Any]:
+        path = HA_COMPONENTS / domain / "manifest.json"
+        if domain == "emucs":
+            path = REPO / "custom_components" / "emucs" / "manifest.json"
+        if not path.exists():
+            return {}
+        content: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return content
+
+    requirements: dict[str, None] = {}
+    todo = ["emucs", *DOMAINS, *sorted(bootstrap.CORE_INTEGRATIONS)]
+    todo += sorted(bootstrap.DEFAULT_INTEGRATIONS)
+    seen: set[str] = set()
+    while todo:
+        if (domain := todo.pop(0)) in seen:
+            continue
+        seen.add(domain)
+        found = manifest(domain)
+        requirements |= dict.fromkeys(found.get("requirements", []))
+        todo += found.get("dependencies", []) + found.get("after_dependencies", [])
+        todo += [
+            check
+            for check, keys in DISCOVERY_INTEGRATIONS.items()
+            if any(key in found for key in keys)
+        ]
+    return list(requirements)
+
+
+def check_requirements() -> None:
+    """Fail before starting Home Assistant when a requirement is not installed."""
+    missing = [req for req in integration_requirements() if not is_installed(req)]
+    if missing:
+        raise RuntimeError(
+            f"Home Assistant {HA_VERSION} runs with --skip-pip and"
+            f" these requirements of the demo's integrations are not installed: "
+            f"{' '.join(missing)} (scripts/demo installs them; or pip install"
+            f" -c {HA_COMPONENTS.parent / 'package_constraints.txt'} {' '.join(missing)})"
+        )
+
+
 def local_midnight(instant: datetime) -> datetime:
     """Start of the Belgian day of ``instant``, in UTC."""
+    from custom_components.emucs.protocol.p1_sim import belgian_offset, belgian_utc  # noqa: PLC0415
+
     local = instant + belgian_offset(instant)
     return belgian_utc(
         local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
@@ -262,6 +408,15 @@ def stop_all(demo: Demo) -> None:
                 proc.kill()
                 proc.wait()
     demo.processes.clear()
+
+
+class CommandError(RuntimeError):
+    """A websocket command that Home Assistant answered with an error."""
+
+    def __init__(self, command: str, code: str, message: str) -> None:
+        """Keep the error's code: ``unknown_command`` tells what a release has."""
+        super().__init__(f"{command}: {code}: {message}")
+        self.code = code
 
 
 class HomeAssistant:
@@ -364,8 +519,85 @@ class HomeAssistant:
             if reply.get("id") == self._id:
                 break
         if not reply.get("success"):
-            raise RuntimeError(f"{command}: {reply.get('error')}")
+            error = reply.get("error") or {}
+            raise CommandError(command, error.get("code", ""), error.get("message", ""))
         return reply.get("result")
+
+    async def ws_if_known(self, command: str, **payload: Any) -> tuple[bool, Any]:
+        """Send a command this release may not have: (False, None) when it does not."""
+        try:
+            return True, await self.ws(command, **payload)
+        except CommandError as err:
+            if err.code == "unknown_command":
+                return False, None
+            raise
+
+    async def errors(self) -> str:
+        """Home Assistant's logged errors (as in Settings → System → Logs), one a line."""
+        try:
+            entries = await self.ws("system_log/list")
+        except (RuntimeError, aiohttp.ClientError) as err:
+            return f"  (the error log cannot be read: {err})"
+        return "\n".join(
+            f"  {entry['level']} {entry['name']}: {' / '.join(entry['message'])}"
+            for entry in entries
+            if entry["level"] in {"ERROR", "CRITICAL"}
+        )
+
+    async def check_http_settings(self) -> None:
+        """Fail unless HA 2026.10+ runs on the demo's stored HTTP settings, not on trial.
+
+        Older releases do not have ``http/config``: they run on the YAML.
+        """
+        known, state = await self.ws_if_known("http/config")
+        if not known:
+            return
+        stable = state["stable"]
+        if (
+            state["active_config_type"] != "stable"
+            or state["pending"] is not None
+            or state["revert_at"] is not None
+            or stable.get("server_host") != ["127.0.0.1"]
+            or stable.get("server_port") != self.demo.port
+        ):
+            raise RuntimeError(
+                f"Home Assistant's HTTP settings are not the demo's: {state}"
+            )
+        issues = (await self.ws("repairs/list_issues"))["issues"]
+        if http_issues := [i["issue_id"] for i in issues if i["domain"] == "http"]:
+            raise RuntimeError(f"Home Assistant raised HTTP repairs: {http_issues}")
+
+    async def save_dashboard(self, config: dict[str, Any]) -> str:
+        """Save the demo's dashboard as the one Home Assistant opens; return its path.
+
+        Up to 2025.x that is the default dashboard (``/lovelace``). HA 2026.x opens
+        its own overview instead: the frontend opens the user's, else the system's
+        ``default_panel`` of the "core" frontend data, else ``home``, and a fresh
+        configuration has no default dashboard any more (``/lovelace`` redirects).
+        There the demo's dashboard is a dashboard of its own, made everyone's default
+        as Settings → Dashboards → "Set as default" does (``frontend/set_system_data``).
+        """
+        known, core = await self.ws_if_known("frontend/get_system_data", key="core")
+        if not known:
+            await self.ws("lovelace/config/save", config=config, url_path=None)
+            return "lovelace"
+        dashboards = await self.ws("lovelace/dashboards/list")
+        if not any(item["url_path"] == DASHBOARD for item in dashboards):
+            await self.ws(
+                "lovelace/dashboards/create",
+                url_path=DASHBOARD,
+                title=config["title"],
+                icon="mdi:meter-electric",
+                show_in_sidebar=True,
+                require_admin=False,
+            )
+        await self.ws("lovelace/config/save", config=config, url_path=DASHBOARD)
+        await self.ws(
+            "frontend/set_system_data",
+            key="core",
+            value={**(core["value"] or {}), "default_panel": DASHBOARD},
+        )
+        return DASHBOARD
 
     async def add_meter(self) -> None:
         """Add the meter through the config flow, as the UI does.
@@ -430,6 +662,8 @@ def hourly_readings(demo: Demo) -> list[tuple[datetime, dict[str, float]]]:
     The simulator is deterministic: the same seed and start give the same registers
     as the running simulator, which fast-forwarded from the epoch too.
     """
+    from custom_components.emucs.protocol.p1_sim import P1Simulator  # noqa: PLC0415
+
     sim = P1Simulator(start=demo.epoch, seed=demo.seed)
     now = datetime.now(UTC)
 
@@ -672,10 +906,9 @@ def dashboard(ids: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def set_up(demo: Demo) -> None:
-    """Start Home Assistant and configure it like a user would."""
-    hass_log = demo.config / "hass.log"
-    hass_log.write_bytes(b"")
+def start_hass(demo: Demo) -> None:
+    """Start Home Assistant (again, after it exited to restart)."""
+    demo.processes = [(name, proc) for name, proc in demo.processes if name != "hass"]
     start(
         demo,
         "hass",
@@ -685,21 +918,51 @@ async def set_up(demo: Demo) -> None:
             str(demo.config),
             "--skip-pip",
         ],
-        hass_log,
+        demo.config / "hass.log",
     )
-    log(f"starting Home Assistant (log: {demo.config / 'home-assistant.log'})")
+
+
+def restart_hass_if_asked(demo: Demo) -> None:
+    """Start Home Assistant again when it exited to restart (Settings → Restart).
+
+    ``hass`` leaves restarting to whatever started it (exit status 100).
+    """
+    for name, proc in demo.processes:
+        if name == "hass" and proc.poll() == RESTART_EXIT_CODE:
+            log("Home Assistant exited to restart: starting it again")
+            start_hass(demo)
+            return
+
+
+async def set_up(demo: Demo) -> None:
+    """Start Home Assistant and configure it like a user would."""
+    check_requirements()
+    (demo.config / "hass.log").write_bytes(b"")
+    start_hass(demo)
+    log(
+        f"starting Home Assistant {HA_VERSION}"
+        f" (log: {demo.config / 'home-assistant.log'})"
+    )
     readings = asyncio.get_running_loop().run_in_executor(None, hourly_readings, demo)
     async with aiohttp.ClientSession() as session:
         api = HomeAssistant(demo, session)
         await api.wait_started()
         await api.login()
-        await api.add_meter()
+        try:
+            await api.add_meter()
+        except RuntimeError as err:
+            # A 400 from the config flow API says little: the reason is in HA's log.
+            raise RuntimeError(
+                f"{err}\nHome Assistant's errors:\n{await api.errors()}"
+            ) from None
+        await api.check_http_settings()
         # S1 entities appear with the first S1 summary, a few seconds in.
         s1 = ["s1_frequency", "s1_waveform"] if demo.s1_port else []
         ids = await api.entity_ids([*STATISTICS, "average_demand", *s1])
         await import_history(api, ids, await readings)
         await api.ws("energy/save_prefs", **energy_prefs(ids))
-        await api.ws("lovelace/config/save", config=dashboard(ids), url_path=None)
+        path = await api.save_dashboard(dashboard(ids))
+        demo.dashboard = f"{demo.base}/{path}/{dashboard(ids)['views'][0]['path']}"
         if api._ws is not None:  # noqa: SLF001 - our own class
             await api._ws.close()  # noqa: SLF001
 
@@ -754,7 +1017,8 @@ async def run(demo: Demo) -> int:
             waiter.cancel()
             setup.result()
             print(
-                f"\nDemo ready: {demo.base}\n"
+                f"\nDemo ready: {demo.base} (Home Assistant {HA_VERSION})\n"
+                f"  dashboard {demo.dashboard}\n"
                 f"  login     {USERNAME} / {PASSWORD}\n"
                 f"  meter     {METER_ID} on tcp 127.0.0.1:{demo.meter_port}"
                 + (f", S1 on 127.0.0.1:{demo.s1_port}" if demo.s1_port else "")
@@ -770,6 +1034,7 @@ async def run(demo: Demo) -> int:
                 flush=True,
             )
             while not stop.is_set():
+                restart_hass_if_asked(demo)
                 check_running(demo)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 2.0)
@@ -808,7 +1073,15 @@ def main() -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="start from scratch")
     parser.add_argument("--seed", type=int, default=0, help="simulator seed")
+    parser.add_argument(
+        "--print-requirements",
+        action="store_true",
+        help="print what the demo's integrations require on this release, and exit",
+    )
     args = parser.parse_args()
+    if args.print_requirements:
+        print("\n".join(integration_requirements()))
+        return 0
     demo = Demo(
         config=args.config.resolve(),
         port=args.port,
