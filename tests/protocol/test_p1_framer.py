@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import random
+import sys
+from types import FrameType
 
 import pytest
 
@@ -12,6 +14,7 @@ from custom_components.emucs.protocol import (
     P1Framer,
     P1Stream,
     RejectReason,
+    p1_framer,
 )
 from custom_components.emucs.protocol.crc import (
     crc16_arc,
@@ -388,11 +391,11 @@ def test_rejections_keep_the_newest_32() -> None:
     """Only the newest 32 rejections are kept; the counters keep counting."""
     framer = P1Framer()
     for n in range(40):
-        framer.feed(b"/%d!zzzz" % n)
+        framer.feed(b"/%d\n!zzzz" % n)
     rejections = framer.pop_rejections()
     assert len(rejections) == 32
-    assert rejections[0].head == b"/8!"
-    assert rejections[-1].head == b"/39!"
+    assert rejections[0].head == b"/8\n!"
+    assert rejections[-1].head == b"/39\n!"
     assert framer.stats.rejections == {"bad_crc_field": 40}
 
 
@@ -422,3 +425,81 @@ def test_telegram_split_at_every_position() -> None:
     data = V171 + E21
     for cut in range(len(data) + 1):
         assert _all_emitted([data[:cut], data[cut:]]) == _frames(V171, E21), cut
+
+
+MEGABYTE = 1 << 20
+CHUNK = 4096
+
+
+def _framer_lines(data: bytes) -> tuple[int, P1Framer]:
+    """Feed 1 MB in 4 KiB reads; return the Python lines the framer executed.
+
+    Lines, not seconds: the work is counted, so the bound holds on any machine. Every
+    find/rfind/count in the framer starts where the previous scan stopped, so what C
+    scans is linear too; a quadratic rescan would show up as lines per chunk.
+    """
+    framer = P1Framer()
+    executed = 0
+    framer_file = p1_framer.__file__
+
+    def count(frame: FrameType, event: str, arg: object) -> object:
+        nonlocal executed
+        executed += event == "line"
+        return count
+
+    def enter(frame: FrameType, event: str, arg: object) -> object:
+        return count if frame.f_code.co_filename == framer_file else None
+
+    sys.settrace(enter)
+    try:
+        for offset in range(0, len(data), CHUNK):
+            framer.feed(data[offset : offset + CHUNK])
+    finally:
+        sys.settrace(None)
+    return executed, framer
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [b"/", b"!", b"\n", b"/!", b"/!0000", b"/\r\n", b"x"],
+    ids=[
+        "slash",
+        "bang",
+        "newline",
+        "slash_bang",
+        "slash_bang_digits",
+        "slash_crlf",
+        "x",
+    ],
+)
+def test_flood_costs_a_few_lines_per_read(pattern: bytes) -> None:
+    """1 MB of garbage that holds no candidate with a header line: bulk work only.
+
+    A '/' flood used to build one rejection per byte and rescan the buffer for '!'
+    each time (1.5 s of event loop per MB); a '!' in the identification line ends
+    nothing, so '/!' floods are dropped the same way.
+    """
+    data = pattern * (MEGABYTE // len(pattern))
+    executed, framer = _framer_lines(data)
+    assert executed <= 64 * (MEGABYTE // CHUNK)
+    assert framer.buffered <= framer.max_size
+    assert framer.stats.telegrams == 0
+    # Every '/' was a candidate and is counted, although one rejection is recorded
+    # per run.
+    assert framer.stats.malformed == data.count(b"/") - (1 if framer.buffered else 0)
+    assert framer.feed(E21) == [E21[:-2]]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [b"/\n!0000", b"/\n!", b"/\r\n\r\n!12", E21[:-4] + b"0000\r\n", E21[:600]],
+    ids=["crc_mismatch", "bad_crc_field", "short_crc", "bad_crc_telegrams", "cut"],
+)
+def test_dead_candidates_cost_constant_work_per_byte(pattern: bytes) -> None:
+    """Candidates that each need their own verdict: O(1) Python lines per byte."""
+    data = pattern * (MEGABYTE // len(pattern))
+    executed, framer = _framer_lines(data)
+    assert executed <= 16 * len(data)
+    assert framer.buffered <= framer.max_size
+    assert framer.stats.telegrams == 0
+    assert framer.feed(E21) == [E21[:-2]]

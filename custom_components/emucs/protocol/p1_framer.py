@@ -75,7 +75,7 @@ class FramerStats:
 class P1Framer:
     """Incremental P1 framer with CRC check and a bounded buffer."""
 
-    __slots__ = ("_buffer", "_rejections", "_scan", "max_size", "stats")
+    __slots__ = ("_buffer", "_in_body", "_rejections", "_scan", "max_size", "stats")
 
     def __init__(self, max_size: int = MAX_TELEGRAM_SIZE) -> None:
         """Create a framer holding at most ``max_size`` bytes."""
@@ -84,6 +84,8 @@ class P1Framer:
         self._buffer = bytearray()
         # Offset up to which the buffered candidate is known to hold no '!' or '/'.
         self._scan = 1
+        # Whether the candidate's identification line has ended (at a line break).
+        self._in_body = False
         self._rejections: deque[Rejection] = deque(maxlen=32)
 
     @property
@@ -106,6 +108,7 @@ class P1Framer:
         """Drop any partial telegram, e.g. after a reconnect."""
         self._buffer.clear()
         self._scan = 1
+        self._in_body = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add bytes; return the complete telegrams with a valid CRC (``/`` to CRC digits)."""
@@ -128,17 +131,39 @@ class P1Framer:
             self.stats.discarded_bytes += start
             buf += data[start:] if start else data
             self._scan = 1
+            self._in_body = False
         else:
             buf += data
         telegrams: list[bytes] = []
         while buf:
-            # buf[0] is always '/' here.
+            # buf[0] is always '/' here. Every scan starts at self._scan and runs of
+            # dead candidates are dropped in one step, so the work stays O(1) per byte
+            # whatever arrives: a flood of '/' or '/!' costs a few C-level scans per
+            # chunk, not Python work per byte.
+            if not self._in_body:
+                # A '!' inside the identification line cannot end a telegram: look for
+                # it only after the line break.
+                newline = buf.find(b"\n", self._scan)
+                last = buf.rfind(b"/", self._scan, len(buf) if newline < 0 else newline)
+                if last >= 0:
+                    self._reject_truncated(last)
+                    continue
+                if newline < 0:
+                    if len(buf) > self.max_size:
+                        self._reject(
+                            RejectReason.OVERSIZE,
+                            f"no line break within {self.max_size} bytes",
+                            len(buf),
+                        )
+                        continue
+                    self._scan = len(buf)
+                    break
+                self._in_body = True
+                self._scan = newline + 1
             bang = buf.find(b"!", self._scan)
-            slash = buf.find(b"/", self._scan, len(buf) if bang < 0 else bang)
-            if slash >= 0:
-                self._reject(
-                    RejectReason.TRUNCATED, "a new telegram started before '!'", slash
-                )
+            last = buf.rfind(b"/", self._scan, len(buf) if bang < 0 else bang)
+            if last >= 0:
+                self._reject_truncated(last)
                 continue
             if bang < 0:
                 if len(buf) > self.max_size:
@@ -195,15 +220,29 @@ class P1Framer:
         self._count(Rejection(reason, detail, bytes(self._buffer[: min(end, 64)])))
         self._consume(end)
 
-    def _count(self, rejection: Rejection) -> None:
+    def _reject_truncated(self, last: int) -> None:
+        """Drop every candidate before the '/' at ``last``: each was cut short.
+
+        All of them are counted, but one rejection is recorded for the run: a burst
+        of '/' must not cost an object per byte.
+        """
+        cut = self._buffer.count(b"/", 0, last)
+        detail = "a new telegram started before '!'"
+        if cut > 1:
+            detail += f" ({cut} telegrams in a row)"
+        head = bytes(self._buffer[: min(last, 64)])
+        self._count(Rejection(RejectReason.TRUNCATED, detail, head), cut)
+        self._consume(last)
+
+    def _count(self, rejection: Rejection, times: int = 1) -> None:
         self._rejections.append(rejection)
         stats = self.stats
         if rejection.reason is RejectReason.CRC_MISMATCH:
-            stats.crc_errors += 1
+            stats.crc_errors += times
         else:
-            stats.malformed += 1
+            stats.malformed += times
         key = rejection.reason.value
-        stats.rejections[key] = stats.rejections.get(key, 0) + 1
+        stats.rejections[key] = stats.rejections.get(key, 0) + times
 
     def _consume(self, end: int) -> None:
         """Drop ``buf[:end]`` and everything up to the next ``/``."""
@@ -216,3 +255,4 @@ class P1Framer:
             self.stats.discarded_bytes += start - end
             del buf[:start]
         self._scan = 1
+        self._in_body = False
