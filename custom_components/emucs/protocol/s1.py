@@ -25,6 +25,7 @@ from .crc import crc16_x25
 
 __all__ = [
     "FRAME_SIZE",
+    "S1_BAUDRATE",
     "S1Frame",
     "S1Framer",
     "S1Stats",
@@ -32,6 +33,8 @@ __all__ = [
     "sample_rate",
 ]
 
+S1_BAUDRATE: Final = 2_000_000
+"""8N1 over RS-422."""
 FRAME_SIZE: Final = 45
 """Bytes of one frame, both flags included."""
 FLAG: Final = 0x7E
