@@ -46,6 +46,12 @@ def _object(obj: CosemObject) -> str:
     if obj.error is not None:
         return f'{{"value": null, "error": {encode_basestring(obj.error)}, "raw": {_text(obj.raw)}}}'
     value = obj.value
+    if type(value) is float and obj.unit is not None and not obj.deactivated:
+        # Most objects: a number with its unit (timed numbers add their time).
+        text = f'{{"value": {value!r}, "unit": {encode_basestring(obj.unit)}'
+        if spec.value_type is _TIMED:
+            text += f', "timestamp": {_time(obj.timestamp)}'
+        return text + "}"
     # float and int print as json does (their repr); bool never occurs.
     if isinstance(value, (float, int)):
         text = f'{{"value": {value!r}'
@@ -91,9 +97,6 @@ _FRAGMENTS_SIZE: Final = 1024
 
 
 def _fragment(obj: CosemObject) -> str:
-    entry = _FRAGMENTS.get(id(obj))
-    if entry is not None and entry[0] is obj:
-        return entry[1]
     text = f"{encode_basestring(obj.obis)}: {_object(obj)}"
     if len(_FRAGMENTS) >= _FRAGMENTS_SIZE:
         _FRAGMENTS.clear()
@@ -103,10 +106,16 @@ def _fragment(obj: CosemObject) -> str:
 
 def telegram_json(telegram: Telegram) -> str:
     """Return the telegram's JSON text (no newline), as ``json.dumps(to_dict())``."""
-    objects = ", ".join(map(_fragment, telegram.objects.values()))
+    parts = []
+    known = _FRAGMENTS.get
+    for obj in telegram.objects.values():  # the hot loop: no call on a hit
+        entry = known(id(obj))
+        parts.append(
+            entry[1] if entry is not None and entry[0] is obj else _fragment(obj)
+        )
     devices = ", ".join(map(_device, telegram.mbus))
     return (
         f'{{"header": {encode_basestring(telegram.header)}, '
         f'"crc": {encode_basestring(telegram.crc)}, '
-        f'"objects": {{{objects}}}, "mbus": [{devices}]}}'
+        f'"objects": {{{", ".join(parts)}}}, "mbus": [{devices}]}}'
     )
