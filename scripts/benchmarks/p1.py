@@ -368,7 +368,7 @@ def _at_second(line: str, second: int) -> str:
         raise ValueError(f"no number to change in {line!r}")
     whole, fraction, unit = match.groups()
     digits = len(whole) + len(fraction)
-    value = f"{(int(whole + fraction) + 7 * second) % 10**digits:0{digits}d}"
+    value = f"{(int(whole + fraction) + second) % 10**digits:0{digits}d}"
     return f"{obis}{paren}{value[: len(whole)]}.{value[len(whole) :]}{unit})"
 
 
