@@ -51,9 +51,15 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from .s1 import INFO_FOUR_WIRE, INFO_NEUTRAL, INFO_PER_PERIOD, INFO_POLYPHASE
+from .s1 import (
+    INFO_FOUR_WIRE,
+    INFO_NEUTRAL,
+    INFO_PER_PERIOD,
+    INFO_POLYPHASE,
+    NOMINAL_VOLTAGE,
+)
 from .s1_batch import S1Batch
-from .s1_events import NOMINAL_VOLTAGE, VoltageEvent, VoltageEventDetector
+from .s1_events import VoltageEvent, VoltageEventDetector
 from .s1_power import (
     PhaseValues,
     TotalValues,

@@ -14,14 +14,14 @@ from typing import Any, Final, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+from .s1 import NOMINAL_VOLTAGE
 from .s1_power import meter_elements
 from .s1_window import Window
 
-__all__ = ["NOMINAL_VOLTAGE", "EventKind", "VoltageEvent", "VoltageEventDetector"]
+__all__ = ["EventKind", "VoltageEvent", "VoltageEventDetector"]
 
 type EventKind = Literal["dip", "swell", "interruption"]
 
-NOMINAL_VOLTAGE: Final = 230.0
 DIP: Final = 0.90
 SWELL: Final = 1.10
 INTERRUPTION: Final = 0.05

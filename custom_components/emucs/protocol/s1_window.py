@@ -15,15 +15,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .s1 import INFO_PER_PERIOD, INFO_VALID
+from .s1 import INFO_PER_PERIOD, INFO_VALID, NOMINAL_FREQUENCY
 from .s1_batch import S1Batch
 
-__all__ = ["NOMINAL_FREQUENCY", "SampleGrid", "Window", "plan_window"]
+__all__ = ["SampleGrid", "Window", "plan_window"]
 
 type F64 = npt.NDArray[np.float64]
 type Bool = npt.NDArray[np.bool_]
 
-NOMINAL_FREQUENCY: Final = 50.0
 MIN_PERIOD: Final = 8.0
 """Samples per cycle below which a stream is not a sampled waveform we can analyse."""
 _FILL_STEPS: Final = (1, -1, 2, -2, 3, -3)
