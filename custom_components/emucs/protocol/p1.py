@@ -137,7 +137,10 @@ class MBusReading:
 
 @dataclass(slots=True, kw_only=True)
 class MBusDevice:
-    """The objects of one M-Bus channel (gas, water...) grouped together."""
+    """The objects of one M-Bus channel (gas, water...) grouped together.
+
+    Read-only: telegrams share a device while its objects do not change.
+    """
 
     channel: int
     device_type: int | None
@@ -592,11 +595,31 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
         crc=crc_text,
         objects=objects,
         mbus=tuple(
-            _mbus_device(channel, parts) for channel, parts in sorted(channels.items())
+            _shared_device(channel, parts)
+            for channel, parts in sorted(channels.items())
         ),
         relays=relays,
         raw=data,
     )
+
+
+# A device built from the same (shared) objects is the same device: keep it too. The
+# entry holds those objects, so no other object can take their ids while it exists.
+_DEVICE_CACHE: dict[tuple[int, ...], tuple[tuple[CosemObject, ...], MBusDevice]] = {}
+_DEVICE_CACHE_SIZE: Final = 64
+
+
+def _shared_device(channel: int, parts: dict[str, CosemObject]) -> MBusDevice:
+    objects = tuple(parts.values())
+    key = (channel, *map(id, objects))
+    entry = _DEVICE_CACHE.get(key)
+    if entry is not None:
+        return entry[1]
+    device = _mbus_device(channel, parts)
+    if len(_DEVICE_CACHE) >= _DEVICE_CACHE_SIZE:
+        _DEVICE_CACHE.clear()
+    _DEVICE_CACHE[key] = (objects, device)
+    return device
 
 
 def _mbus_device(channel: int, parts: dict[str, CosemObject]) -> MBusDevice:

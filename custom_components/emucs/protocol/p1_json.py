@@ -89,33 +89,39 @@ def _device(device: MBusDevice) -> str:
     )
 
 
-# Decoded lines are shared between telegrams (``p1._LINE_CACHE``), so the text of an
-# object is written once and reused while its object lives in that cache. The entry
-# holds the object itself: its id cannot be reused while the entry exists.
-_FRAGMENTS: dict[int, tuple[CosemObject, str]] = {}
+# Decoded lines and M-Bus devices are shared between telegrams (``p1._LINE_CACHE``,
+# ``p1._DEVICE_CACHE``), so their text is written once and reused while they live in
+# those caches. An entry holds its object: the id cannot be reused while it exists.
+_FRAGMENTS: dict[int, tuple[CosemObject | MBusDevice, str]] = {}
 _FRAGMENTS_SIZE: Final = 1024
 
 
-def _fragment(obj: CosemObject) -> str:
-    text = f"{encode_basestring(obj.obis)}: {_object(obj)}"
+def _keep(item: CosemObject | MBusDevice, text: str) -> str:
     if len(_FRAGMENTS) >= _FRAGMENTS_SIZE:
         _FRAGMENTS.clear()
-    _FRAGMENTS[id(obj)] = (obj, text)
+    _FRAGMENTS[id(item)] = (item, text)
     return text
 
 
 def telegram_json(telegram: Telegram) -> str:
     """Return the telegram's JSON text (no newline), as ``json.dumps(to_dict())``."""
-    parts = []
     known = _FRAGMENTS.get
+    objects = []
     for obj in telegram.objects.values():  # the hot loop: no call on a hit
         entry = known(id(obj))
-        parts.append(
-            entry[1] if entry is not None and entry[0] is obj else _fragment(obj)
-        )
-    devices = ", ".join(map(_device, telegram.mbus))
+        if entry is not None and entry[0] is obj:
+            objects.append(entry[1])
+        else:
+            objects.append(_keep(obj, f"{encode_basestring(obj.obis)}: {_object(obj)}"))
+    devices = []
+    for device in telegram.mbus:
+        entry = known(id(device))
+        if entry is not None and entry[0] is device:
+            devices.append(entry[1])
+        else:
+            devices.append(_keep(device, _device(device)))
     return (
         f'{{"header": {encode_basestring(telegram.header)}, '
         f'"crc": {encode_basestring(telegram.crc)}, '
-        f'"objects": {{{", ".join(parts)}}}, "mbus": [{devices}]}}'
+        f'"objects": {{{", ".join(objects)}}}, "mbus": [{", ".join(devices)}]}}'
     )
