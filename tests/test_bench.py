@@ -1,4 +1,4 @@
-"""scripts/bench.py runs and the decoders agree where they should.
+"""scripts/bench.py (the harness and scripts/benchmarks/) runs; the decoders agree where they should.
 
 The benchmark is run once as a subprocess in ``--quick --json`` mode (a 1.5-s S1
 stream). Speed is never asserted: only the structure of the results and the decoded
@@ -26,6 +26,8 @@ CONTENDERS = {
     "dsmr_parse",
     "dsmr_parse_no_crc",
     "dsmr_stream",
+    "emucs_stream_json",
+    "dsmr_parse_json",
 }
 
 # Objects of the E.2.1 three-phase example that both decoders read: the values must be
@@ -115,6 +117,10 @@ def test_speed_section_structure(bench: dict[str, Any]) -> None:
     assert telegrams["e21_history13"]["history_entries"] == 13
     for info in telegrams.values():
         assert info["bytes"] > 1000
+        # A meter's telegram over 600 s, the lines of a second changing every second.
+        assert info["seconds"] == 600
+        assert info["lines_changing_every_second"] == 13
+        assert info["headline"]["json_vs_dsmr_json"] > 0
         assert set(info["results"]) == CONTENDERS
         for result in info["results"].values():
             assert result["us_per_telegram"] > 0

@@ -20,11 +20,11 @@ import serial
 import serial_asyncio_fast
 
 from .protocol import EmucsError, P1Stream, S1Framer, Telegram
+from .protocol.p1 import P1_BAUDRATE
+from .protocol.s1 import S1_BAUDRATE
 
 _LOGGER = logging.getLogger(__name__)
 
-P1_BAUDRATE = 115200
-S1_BAUDRATE = 2_000_000
 DEFAULT_SILENCE_TIMEOUT = 10.0
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0

@@ -22,7 +22,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .connection import S1_BAUDRATE, LinkEvent, LinkTarget, MeterLink
+from .connection import LinkEvent, LinkTarget, MeterLink
 from .const import (
     CONF_S1_PUBLISH_INTERVAL,
     CONF_SILENCE_TIMEOUT,
@@ -33,6 +33,7 @@ from .const import (
     LOGGER,
     SILENT_REPAIR_AFTER,
 )
+from .protocol.s1 import S1_BAUDRATE
 from .protocol.s1_analytics import S1Summary, VoltageEvent
 from .protocol.s1_pipeline import (
     S1Feed,

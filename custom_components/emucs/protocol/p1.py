@@ -35,6 +35,7 @@ from .obis import (
 )
 
 __all__ = [
+    "P1_BAUDRATE",
     "CosemObject",
     "MBusDevice",
     "MBusReading",
@@ -44,9 +45,13 @@ __all__ = [
     "parse_timestamp",
 ]
 
+P1_BAUDRATE: Final = 115200
+"""8N1; the ``5`` after the manufacturer code of the header says so."""
 SUMMER: Final = timezone(timedelta(hours=2))
 WINTER: Final = timezone(timedelta(hours=1))
 _ZONES: Final = {"S": SUMMER, "W": WINTER}
+_INFINITY: Final = float("inf")
+"""What float() makes of 309 digits or more: not a reading (nor valid JSON)."""
 
 type Value = float | int | str | datetime | tuple[PeakRecord, ...] | None
 
@@ -73,7 +78,7 @@ class PeakRecord:
 
 @dataclass(slots=True)
 class CosemObject:
-    """One object line of a telegram. Treat as read-only."""
+    """One object line of a telegram. Read-only: telegrams share decoded lines."""
 
     obis: str
     """Reduced OBIS code as sent (``1-0:1.8.1``, ``0-2:24.2.3``)."""
@@ -132,7 +137,10 @@ class MBusReading:
 
 @dataclass(slots=True, kw_only=True)
 class MBusDevice:
-    """The objects of one M-Bus channel (gas, water...) grouped together."""
+    """The objects of one M-Bus channel (gas, water...) grouped together.
+
+    Read-only: telegrams share a device while its objects do not change.
+    """
 
     channel: int
     device_type: int | None
@@ -300,7 +308,10 @@ def _number(text: str) -> tuple[float, str | None]:
     # isdigit() keeps out signs, exponents, blanks, "nan" and "inf" that float() takes.
     if not value.replace(".", "", 1).isdigit():
         raise ValueError(f"not a number: {text!r}")
-    return float(value), unit or None
+    number = float(value)
+    if number == _INFINITY:
+        raise ValueError(f"number out of range: {text!r}")
+    return number, unit or None
 
 
 def _hex_text(text: str) -> str:
@@ -346,7 +357,10 @@ def _read_number(obis: str, spec: ObjectSpec, rest: str) -> CosemObject:
     value, _, unit = _single(rest).partition("*")
     if not value.replace(".", "", 1).isdigit():
         raise ValueError(f"not a number: {rest!r}")
-    return CosemObject(obis, float(value), unit or None, None, spec)
+    number = float(value)
+    if number == _INFINITY:
+        raise ValueError(f"number out of range: {rest!r}")
+    return CosemObject(obis, number, unit or None, None, spec)
 
 
 def _read_threshold(obis: str, spec: ObjectSpec, rest: str) -> CosemObject:
@@ -474,6 +488,57 @@ def _logical_lines(body: str) -> list[str]:
     return lines
 
 
+# Most lines repeat from one telegram to the next (identifiers, registers between
+# steps, thresholds, the history, M-Bus lines between readings): about three in four
+# for the simulated household. A line decodes to the same object wherever it appears,
+# so decoded lines are kept and shared (objects are read-only).
+_LINE_CACHE: dict[str, tuple[str, CosemObject, int, str]] = {}
+_LINE_CACHE_SIZE: Final = 1024
+
+
+def _decode_line(line: str) -> tuple[str, CosemObject, int, str]:
+    """Return (key in ``Telegram.objects``, object, M-Bus channel or 0, C.D.E part)."""
+    paren = line.find("(")
+    if paren < 0:
+        obis, rest = line, ""
+    else:
+        obis, rest = line[:paren], line[paren:]
+        if obis[-1:] == " ":
+            obis = obis.rstrip()
+    entry = _TABLE.get(obis)
+    channel = 0
+    part = ""
+    if entry is None and obis[:2] == "0-":
+        channel_text, _, part = obis[2:].partition(":")
+        # isascii(): '²' (a latin-1 byte) is a str.isdigit() digit that int() refuses.
+        if (
+            channel_text.isascii()
+            and channel_text.isdigit()
+            and 1 <= int(channel_text) <= 8
+        ):
+            channel = int(channel_text)
+            entry = _CHANNEL_TABLE.get(part)
+    if entry is None:
+        if _OBIS_RE.fullmatch(obis) is None:
+            obis = line  # not an object line at all: keep it whole
+        return obis, CosemObject(obis, None, raw=rest), 0, ""
+    spec, reader = entry
+    try:
+        obj = reader(obis, spec, rest)
+    except ValueError as err:
+        obj = CosemObject(obis, None, None, None, spec, error=str(err), raw=rest)
+    if (
+        channel
+        and obj.timestamp is None
+        and spec.value_type is ValueType.TIMED_NUMBER
+        and (obj.unit is None or obj.value == 0)
+    ):
+        # (632525252525W)(00000.000): no time and no (or a zero) volume means the
+        # device has no reading yet: unknown, never 0 m3.
+        obj.value = None
+    return obis, obj, channel, part
+
+
 def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
     """Decode one telegram from ``/`` to ``!CRC`` (a trailing CRLF is allowed).
 
@@ -510,62 +575,51 @@ def decode_telegram(data: bytes, *, verify_crc: bool = True) -> Telegram:
     objects: dict[str, CosemObject] = {}
     channels: dict[int, dict[str, CosemObject]] = {}
     relays: dict[int, int] = {}
-    table_get = _TABLE.get
+    cache = _LINE_CACHE
     for line in _logical_lines(body):
-        paren = line.find("(")
-        if paren < 0:
-            obis, rest = line, ""
-        else:
-            obis, rest = line[:paren], line[paren:]
-            if obis[-1:] == " ":
-                obis = obis.rstrip()
-        entry = table_get(obis)
-        channel = 0
-        if entry is None and obis[:2] == "0-":
-            channel_text, _, part = obis[2:].partition(":")
-            # isascii(): '²' (a latin-1 byte) is a str.isdigit() digit that int() refuses.
-            if (
-                channel_text.isascii()
-                and channel_text.isdigit()
-                and 1 <= int(channel_text) <= 8
-            ):
-                channel = int(channel_text)
-                entry = _CHANNEL_TABLE.get(part)
+        entry = cache.get(line)
         if entry is None:
-            if _OBIS_RE.fullmatch(obis) is None:
-                obis = line  # not an object line at all: keep it whole
-            objects[obis] = CosemObject(obis, None, raw=rest)
-            continue
-        spec, reader = entry
-        try:
-            obj = reader(obis, spec, rest)
-        except ValueError as err:
-            obj = CosemObject(obis, None, None, None, spec, error=str(err), raw=rest)
+            entry = _decode_line(line)
+            if len(cache) >= _LINE_CACHE_SIZE:
+                cache.clear()
+            cache[line] = entry
+        obis, obj, channel, part = entry
         if channel:
-            if part == RELAY_STATE:
-                if isinstance(obj.value, int):
-                    relays[channel] = obj.value
-            else:
-                if (
-                    obj.timestamp is None
-                    and spec.value_type is ValueType.TIMED_NUMBER
-                    and (obj.unit is None or obj.value == 0)
-                ):
-                    # (632525252525W)(00000.000): no time and no (or a zero) volume
-                    # means the device has no reading yet: unknown, never 0 m3.
-                    obj.value = None
+            if part != RELAY_STATE:
                 channels.setdefault(channel, {})[part] = obj
+            elif isinstance(obj.value, int):
+                relays[channel] = obj.value
         objects[obis] = obj
     return Telegram(
         header=header,
         crc=crc_text,
         objects=objects,
         mbus=tuple(
-            _mbus_device(channel, parts) for channel, parts in sorted(channels.items())
+            _shared_device(channel, parts)
+            for channel, parts in sorted(channels.items())
         ),
         relays=relays,
         raw=data,
     )
+
+
+# A device built from the same (shared) objects is the same device: keep it too. The
+# entry holds those objects, so no other object can take their ids while it exists.
+_DEVICE_CACHE: dict[tuple[int, ...], tuple[tuple[CosemObject, ...], MBusDevice]] = {}
+_DEVICE_CACHE_SIZE: Final = 64
+
+
+def _shared_device(channel: int, parts: dict[str, CosemObject]) -> MBusDevice:
+    objects = tuple(parts.values())
+    key = (channel, *map(id, objects))
+    entry = _DEVICE_CACHE.get(key)
+    if entry is not None:
+        return entry[1]
+    device = _mbus_device(channel, parts)
+    if len(_DEVICE_CACHE) >= _DEVICE_CACHE_SIZE:
+        _DEVICE_CACHE.clear()
+    _DEVICE_CACHE[key] = (objects, device)
+    return device
 
 
 def _mbus_device(channel: int, parts: dict[str, CosemObject]) -> MBusDevice:

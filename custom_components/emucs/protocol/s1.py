@@ -25,6 +25,9 @@ from .crc import crc16_x25
 
 __all__ = [
     "FRAME_SIZE",
+    "NOMINAL_FREQUENCY",
+    "NOMINAL_VOLTAGE",
+    "S1_BAUDRATE",
     "S1Frame",
     "S1Framer",
     "S1Stats",
@@ -32,6 +35,11 @@ __all__ = [
     "sample_rate",
 ]
 
+S1_BAUDRATE: Final = 2_000_000
+"""8N1 over RS-422."""
+NOMINAL_VOLTAGE: Final = 230.0
+"""Of the Belgian grid, phase to neutral (line to line on 3x230 V)."""
+NOMINAL_FREQUENCY: Final = 50.0
 FRAME_SIZE: Final = 45
 """Bytes of one frame, both flags included."""
 FLAG: Final = 0x7E

@@ -22,15 +22,9 @@ from typing import Final, cast
 
 import numpy as np
 
-from .s1_analytics import (
-    PhaseValues,
-    S1Analyzer,
-    S1Summary,
-    TotalValues,
-    meter_elements,
-    non_active_power,
-)
+from .s1_analytics import S1Analyzer, S1Summary
 from .s1_batch import S1Batch, S1BatchDecoder
+from .s1_power import PhaseValues, TotalValues, meter_elements, non_active_power
 
 __all__ = [
     "MAX_FEED_BYTES",

@@ -38,6 +38,8 @@ from .s1 import (
     INFO_POLYPHASE,
     INFO_VALID,
     LENGTH,
+    NOMINAL_FREQUENCY,
+    NOMINAL_VOLTAGE,
     OFF_CURRENTS,
     OFF_FCS,
     OFF_FREQUENCY,
@@ -72,7 +74,6 @@ type Wiring = Literal["single_phase", "three_wire", "four_wire"]
 type Phasors = dict[int, complex]
 """Harmonic order to RMS phasor."""
 
-NOMINAL_VOLTAGE: Final = 230.0
 _ANGLES: Final = (0.0, -120.0, 120.0)
 _SQRT3: Final = math.sqrt(3.0)
 # Bytes a bit error may hit without breaking the candidate header (0, 2-4, 44).
@@ -145,7 +146,7 @@ class SimConfig:
     per_period: bool = False
     sampling: int = 40
     """Sampling byte: ×100 Hz per second, or samples per period."""
-    frequency_hz: float = 50.0
+    frequency_hz: float = NOMINAL_FREQUENCY
     neutral_measured: bool = False
     meter_id: str = "1SAG1100000292"
     frame_type: int = STANDARD_TYPE

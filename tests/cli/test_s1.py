@@ -30,8 +30,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.emucs import cli
-from custom_components.emucs.cli import main
+from custom_components.emucs.cli import commands, main
 from custom_components.emucs.protocol.s1 import FRAME_SIZE, OFF_VOLTAGES
 from custom_components.emucs.protocol.s1_sim import (
     Disturbance,
@@ -571,7 +570,7 @@ def test_ctrl_c(
         yield data
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "read_input", interrupted)
+    monkeypatch.setattr(commands, "read_input", interrupted)
     output = run(capsys, "-", "--json")
     assert output.status == 130
     assert len(output.windows) == 2

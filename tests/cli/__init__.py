@@ -1,0 +1,1 @@
+"""Tests of the command line (custom_components/emucs/cli)."""
