@@ -30,7 +30,9 @@ from custom_components.emucs.protocol import crc16_arc, decode_telegram
 from tests.telegrams import build_telegram, load_template, template_names
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 15
+TIMEOUT = 60
+"""Seconds after which a hung CLI fails the test: a guard, not a speed check (a loaded
+2-core machine took over 15 s to start three CLIs at once)."""
 SPEC_EXAMPLES = (
     "spec_e21_3phase.txt",
     "spec_e21_1phase.txt",

@@ -41,7 +41,9 @@ from custom_components.emucs.protocol.s1_sim import (
 from tests.protocol.test_s1_analytics import LOSSY, MODES as ANALYTICS_MODES
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 15
+TIMEOUT = 60
+"""Seconds after which a hung CLI fails the test: a guard, not a speed check (a loaded
+2-core machine took over 15 s to start three CLIs at once)."""
 SECONDS = 2.3
 """Two whole windows and an unfinished one."""
 KEYS = [
