@@ -51,7 +51,7 @@ async def wait_for(
 
 def coordinator(entry: MockConfigEntry) -> EmucsCoordinator:
     """Return the coordinator of a loaded entry."""
-    result: EmucsCoordinator = entry.runtime_data
+    result: EmucsCoordinator = entry.runtime_data.p1
     return result
 
 
@@ -72,7 +72,7 @@ def find_device(
 
 def telegrams(entry: MockConfigEntry) -> int:
     """Return how many valid telegrams the entry's link has decoded."""
-    return coordinator(entry).connection.stream.stats.telegrams
+    return coordinator(entry).link.stream.stats.telegrams
 
 
 async def wait_for_telegrams(

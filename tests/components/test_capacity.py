@@ -17,7 +17,6 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.emucs.capacity import QUARTER_S
 from custom_components.emucs.const import (
     CONF_CAPACITY_RATE,
     CONF_PEAK_TARGET,
@@ -25,6 +24,7 @@ from custom_components.emucs.const import (
     DOMAIN,
 )
 from custom_components.emucs.protocol import decode_telegram, obis
+from custom_components.emucs.protocol.obis import QUARTER_S
 from custom_components.emucs.protocol.p1_sim import MeterConfig, P1Simulator, Tick
 from tests.telegrams import build_telegram, load_template
 
@@ -61,7 +61,7 @@ def sim_state(hass: HomeAssistant, key: str, platform: str = "sensor") -> State:
 
 def feed(entry: MockConfigEntry, data: bytes) -> None:
     """Hand bytes to the link as if they came from the port, synchronously."""
-    coordinator(entry).connection._feed(data)
+    coordinator(entry).link._feed(data)
 
 
 class SimulatedMeter:

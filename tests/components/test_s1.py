@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.emucs import config_flow, s1_coordinator
+from custom_components.emucs import config_flow, coordinator as coordinator_module
 from custom_components.emucs.const import (
     CONF_PUBLISH_INTERVAL,
     CONF_S1_PORT,
@@ -45,7 +45,7 @@ from custom_components.emucs.protocol.s1_sim import (
 )
 from custom_components.emucs.s1_coordinator import EmucsS1Coordinator
 
-from .common import coordinator, entity_id, serial_data, setup_entry, state, wait_for
+from .common import entity_id, serial_data, setup_entry, state, wait_for
 from .conftest import PtyMeter, TcpMeter
 
 SIGNALS = (
@@ -128,7 +128,7 @@ async def setup_with_s1(
         serial_data(pty_meter),
         {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1, **(options or {})},
     )
-    s1 = coordinator(entry).s1
+    s1 = entry.runtime_data.s1
     assert s1 is not None
     await wait_for(hass, lambda: s1.data is not None, "S1 values")
     return entry, s1
@@ -243,7 +243,7 @@ async def test_s1_port_missing_keeps_p1_and_raises_repair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A configured S1 port that never delivers does not block P1; a repair says why."""
-    monkeypatch.setattr(s1_coordinator, "SILENT_REPAIR_AFTER", 0.0)
+    monkeypatch.setattr(coordinator_module, "SILENT_REPAIR_AFTER", 0.0)
     entry = await setup_entry(
         hass, serial_data(pty_meter), {CONF_S1_PORT: "/dev/nonexistent-s1"}
     )
@@ -302,7 +302,7 @@ async def test_config_flow_adds_s1_port(
         entry = result["result"]
         assert entry.options == {CONF_S1_PORT: s1_meter.path}
         await hass.async_block_till_done()
-        s1 = coordinator(entry).s1
+        s1 = entry.runtime_data.s1
         assert s1 is not None
         await wait_for(hass, lambda: s1.data is not None, "S1 values")
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -315,7 +315,7 @@ async def test_options_flow_probes_new_s1_port(
 ) -> None:
     """A new S1 port in the options is checked before it is stored."""
     entry = await setup_entry(hass, serial_data(pty_meter))
-    assert coordinator(entry).s1 is None
+    assert entry.runtime_data.s1 is None
     options = {
         CONF_PUBLISH_INTERVAL: 0,
         CONF_SILENCE_TIMEOUT: 10,

@@ -44,6 +44,8 @@ __all__ = [
     "parse_timestamp",
 ]
 
+P1_BAUDRATE: Final = 115200
+"""8N1; header digit ``5`` (DSMR-P1 5.0.2 §6)."""
 SUMMER: Final = timezone(timedelta(hours=2))
 WINTER: Final = timezone(timedelta(hours=1))
 _ZONES: Final = {"S": SUMMER, "W": WINTER}

@@ -32,6 +32,8 @@ __all__ = [
     "sample_rate",
 ]
 
+S1_BAUDRATE: Final = 2_000_000
+"""8N1 over RS-422 (eMUCS-S1 V1.0)."""
 FRAME_SIZE: Final = 45
 """Bytes of one frame, both flags included."""
 FLAG: Final = 0x7E
