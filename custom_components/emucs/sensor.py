@@ -95,6 +95,9 @@ class EmucsSensorEntityDescription(SensorEntityDescription):
 class EmucsSubmeterSensorEntityDescription(SensorEntityDescription):
     """A submeter sensor."""
 
+    obis: str | None = None
+    """The channel object it shows (``C.D.E`` of ``0-n:``); the volumes show the
+    reading, whichever of 24.2.1 and 24.2.3 the submeter sends."""
     value_fn: Callable[[Snapshot, MBusDevice], StateType | datetime]
     has_fn: Callable[[MBusDevice], bool] = lambda _: True
 
@@ -478,6 +481,7 @@ _volume = _submeter(lambda volume: volume.value)
 SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
     EmucsSubmeterSensorEntityDescription(
         key="gas",
+        obis=obis.MBUS_READING_UNCORRECTED,
         translation_key="gas",
         device_class=SensorDeviceClass.GAS,
         state_class=SensorStateClass.TOTAL_INCREASING,
@@ -488,6 +492,7 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
     ),
     EmucsSubmeterSensorEntityDescription(
         key="water",
+        obis=obis.MBUS_READING_5MIN,
         translation_key="water",
         device_class=SensorDeviceClass.WATER,
         state_class=SensorStateClass.TOTAL_INCREASING,
@@ -525,6 +530,7 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
     ),
     EmucsSubmeterSensorEntityDescription(
         key="valve_state",
+        obis=obis.MBUS_VALVE,
         translation_key="valve_state",
         device_class=SensorDeviceClass.ENUM,
         options=BREAKER_STATES,
@@ -535,6 +541,7 @@ SUBMETER_SENSORS: tuple[EmucsSubmeterSensorEntityDescription, ...] = (
     ),
     EmucsSubmeterSensorEntityDescription(
         key="ean",
+        obis=obis.MBUS_EAN,
         translation_key="ean",
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,

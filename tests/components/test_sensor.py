@@ -14,12 +14,14 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.emucs import integration
+from custom_components.emucs.binary_sensor import BINARY_SENSORS
 from custom_components.emucs.const import (
     CONF_PUBLISH_INTERVAL,
     CONF_SILENCE_TIMEOUT,
     DOMAIN,
 )
-from custom_components.emucs.protocol import decode_telegram
+from custom_components.emucs.protocol import decode_telegram, obis
+from custom_components.emucs.sensor import SENSORS, SUBMETER_SENSORS
 from tests.telegrams import build_telegram, load_template, template_names
 
 from .common import (
@@ -384,3 +386,21 @@ async def test_gas_flow_and_glitch(hass: HomeAssistant, pty_meter: PtyMeter) -> 
     # The time shown belongs to the volume shown, not to the held-back reading.
     assert state(hass, f"{GAS_ID}_reading_time").state == "2025-03-03T17:05:00+00:00"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_every_published_object_has_a_description() -> None:
+    """A table row whose kind is an entity cannot be forgotten by the platforms."""
+    described = {d.obis for d in SENSORS} | {d.obis for d in BINARY_SENSORS}
+    described_channel = {d.obis for d in SUBMETER_SENSORS} | {
+        d.obis for d in BINARY_SENSORS
+    }
+    missing = [
+        code
+        for code, spec in obis.OBJECTS.items()
+        if spec.kind is not obis.Kind.INTERNAL and code not in described
+    ] + [
+        spec.obis
+        for part, spec in obis.CHANNEL_OBJECTS.items()
+        if spec.kind is not obis.Kind.INTERNAL and part not in described_channel
+    ]
+    assert not missing, f"no entity description for {missing}"
