@@ -82,6 +82,7 @@ from .const import (
     DOMAIN,
     LOGGER,
     PROBE_TIMEOUT,
+    S1_PROBE_TIMEOUT,
 )
 from .protocol import Telegram
 from .protocol.meter import meter_model, meter_sw_version
@@ -105,8 +106,6 @@ NETWORK_SCHEMA = vol.Schema(
 )
 SERIAL_MANUAL_SCHEMA = vol.Schema({vol.Required(CONF_SERIAL_PORT): TextSelector()})
 CONFIRM_SCHEMA = vol.Schema({vol.Optional(CONF_S1_PORT): TextSelector()})
-S1_PROBE_TIMEOUT = 5.0
-"""Seconds to wait for an S1 frame (the meter sends thousands per second)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -383,7 +383,7 @@ async def _first_items[T](
 async def async_probe(
     target: LinkTarget,
     *,
-    timeout: float = 15.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    timeout: float,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
 ) -> Telegram:
     """Open the link and wait for one valid eMUCS telegram.
 
@@ -409,7 +409,7 @@ async def async_probe(
 async def async_probe_s1(
     target: LinkTarget,
     *,
-    timeout: float = 5.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    timeout: float,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
 ) -> str:
     """Open an S1 link and wait for one frame that passes its FCS; return the meter ID.
 

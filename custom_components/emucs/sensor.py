@@ -72,11 +72,23 @@ def _state(value: Value) -> StateType | datetime:
 class EmucsSensorEntityDescription(SensorEntityDescription):
     """A meter sensor: an OBIS object (or a derived value) unless ``value_fn`` says."""
 
+    key: str = ""
+    """Defaults to the table's key of ``obis`` (a derived value's name is its key)."""
     obis: str | None = None
     """The object read from the snapshot; the default ``value_fn`` and ``has_fn``."""
     value_fn: Callable[[Snapshot], StateType | datetime] | None = None
     has_fn: Callable[[Snapshot], bool] | None = None
     attrs_fn: Callable[[Snapshot], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        """Name an OBIS object's sensor after its table row, translated by its key."""
+        if not self.key:
+            if self.obis is None:
+                raise TypeError("a sensor needs a key or an OBIS object")
+            spec = obis.OBJECTS.get(self.obis)
+            object.__setattr__(self, "key", self.obis if spec is None else spec.key)
+        if self.translation_key is None:
+            object.__setattr__(self, "translation_key", self.key)
 
     def value(self, data: Snapshot) -> StateType | datetime:
         """Return the sensor's value: ``value_fn``, else the object's."""
@@ -111,12 +123,11 @@ class EmucsS1SensorEntityDescription(SensorEntityDescription):
 
 
 def _energy(
-    key: str, translation_key: str, tariff: str | None = None
+    code: str, translation_key: str | None = None, tariff: str | None = None
 ) -> EmucsSensorEntityDescription:
     """Describe an energy register (one tariff) or the sum of both tariffs."""
     return EmucsSensorEntityDescription(
-        key=translation_key if tariff is None else f"{translation_key}_{tariff}",
-        obis=key,
+        obis=code,
         translation_key=translation_key,
         translation_placeholders=None if tariff is None else {"tariff": tariff},
         device_class=SensorDeviceClass.ENERGY,
@@ -126,9 +137,8 @@ def _energy(
     )
 
 
-def _fast(
-    key: str,
-    name: str,
+def _averaged(
+    code: str,
     *,
     device_class: SensorDeviceClass,
     unit: str,
@@ -139,9 +149,8 @@ def _fast(
 ) -> EmucsSensorEntityDescription:
     """Describe an instantaneous value, published as the mean over the interval."""
     return EmucsSensorEntityDescription(
-        key=name,
-        obis=key,
-        translation_key=translation_key or name,
+        obis=code,
+        translation_key=translation_key,
         translation_placeholders=placeholders,
         device_class=device_class,
         state_class=SensorStateClass.MEASUREMENT,
@@ -154,6 +163,8 @@ def _fast(
 def _capacity(
     value: Callable[[CapacityState], float | int | None],
 ) -> Callable[[Snapshot], StateType]:
+    # Forecasts are arithmetic on 3-decimal registers: kept at the registers'
+    # resolution (like the interval means), not for display.
     def read(data: Snapshot) -> StateType:
         capacity = data.capacity
         if capacity is None or (result := value(capacity)) is None:
@@ -216,9 +227,8 @@ PHASE_SENSORS: tuple[EmucsSensorEntityDescription, ...] = tuple(
         start=1,
     )
     for description in (
-        _fast(
+        _averaged(
             imp,
-            f"power_import_l{phase}",
             translation_key="power_import_phase",
             placeholders={"phase": str(phase)},
             device_class=SensorDeviceClass.POWER,
@@ -226,9 +236,8 @@ PHASE_SENSORS: tuple[EmucsSensorEntityDescription, ...] = tuple(
             precision=3,
             enabled=False,
         ),
-        _fast(
+        _averaged(
             exp,
-            f"power_export_l{phase}",
             translation_key="power_export_phase",
             placeholders={"phase": str(phase)},
             device_class=SensorDeviceClass.POWER,
@@ -236,18 +245,16 @@ PHASE_SENSORS: tuple[EmucsSensorEntityDescription, ...] = tuple(
             precision=3,
             enabled=False,
         ),
-        _fast(
+        _averaged(
             volt,
-            f"voltage_l{phase}",
             translation_key="voltage_phase",
             placeholders={"phase": str(phase)},
             device_class=SensorDeviceClass.VOLTAGE,
             unit=UnitOfElectricPotential.VOLT,
             precision=1,
         ),
-        _fast(
+        _averaged(
             curr,
-            f"current_l{phase}",
             translation_key="current_phase",
             placeholders={"phase": str(phase)},
             device_class=SensorDeviceClass.CURRENT,
@@ -262,59 +269,50 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     _energy(obis.ENERGY_IMPORT_T2, "energy_import_tariff", "2"),
     _energy(obis.ENERGY_EXPORT_T1, "energy_export_tariff", "1"),
     _energy(obis.ENERGY_EXPORT_T2, "energy_export_tariff", "2"),
-    _energy(ENERGY_IMPORT_TOTAL, ENERGY_IMPORT_TOTAL),
-    _energy(ENERGY_EXPORT_TOTAL, ENERGY_EXPORT_TOTAL),
+    _energy(ENERGY_IMPORT_TOTAL),
+    _energy(ENERGY_EXPORT_TOTAL),
     EmucsSensorEntityDescription(
-        key="tariff",
-        translation_key="tariff",
+        obis=obis.TARIFF,
         device_class=SensorDeviceClass.ENUM,
         options=list(TARIFFS.values()),
-        obis=obis.TARIFF,
         value_fn=_enum(obis.TARIFF, TARIFFS),
     ),
-    _fast(
+    _averaged(
         obis.POWER_IMPORT,
-        "power_import",
         device_class=SensorDeviceClass.POWER,
         unit=UnitOfPower.KILO_WATT,
         precision=3,
     ),
-    _fast(
+    _averaged(
         obis.POWER_EXPORT,
-        "power_export",
         device_class=SensorDeviceClass.POWER,
         unit=UnitOfPower.KILO_WATT,
         precision=3,
     ),
-    _fast(
-        POWER_NET,
+    _averaged(
         POWER_NET,
         device_class=SensorDeviceClass.POWER,
         unit=UnitOfPower.KILO_WATT,
         precision=3,
     ),
     *PHASE_SENSORS,
-    _fast(
+    _averaged(
         obis.AVERAGE_DEMAND,
-        "average_demand",
         device_class=SensorDeviceClass.POWER,
         unit=UnitOfPower.KILO_WATT,
         precision=3,
     ),
     EmucsSensorEntityDescription(
-        key="peak_demand",
-        translation_key="peak_demand",
+        obis=obis.PEAK_DEMAND,
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=3,
-        obis=obis.PEAK_DEMAND,
     ),
     EmucsSensorEntityDescription(
         key="peak_demand_time",
-        translation_key="peak_demand_time",
-        device_class=SensorDeviceClass.TIMESTAMP,
         obis=obis.PEAK_DEMAND,
+        device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda data: (
             None
             if (peak := data.telegram.objects.get(obis.PEAK_DEMAND)) is None
@@ -323,7 +321,6 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     ),
     EmucsSensorEntityDescription(
         key="quarter_forecast",
-        translation_key="quarter_forecast",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
@@ -334,7 +331,6 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     ),
     EmucsSensorEntityDescription(
         key="quarter_seconds_left",
-        translation_key="quarter_seconds_left",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         # Whole seconds: HA 2026.10 gives duration sensors two decimals by default.
@@ -344,7 +340,6 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     ),
     EmucsSensorEntityDescription(
         key="peak_headroom",
-        translation_key="peak_headroom",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
@@ -355,7 +350,6 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     ),
     EmucsSensorEntityDescription(
         key="peak_average",
-        translation_key="peak_average",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
@@ -366,7 +360,6 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     ),
     EmucsSensorEntityDescription(
         key="capacity_cost",
-        translation_key="capacity_cost",
         device_class=SensorDeviceClass.MONETARY,
         native_unit_of_measurement="EUR",
         suggested_display_precision=2,
@@ -377,71 +370,55 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
         ),
     ),
     EmucsSensorEntityDescription(
-        key="breaker_state",
-        translation_key="breaker_state",
+        obis=obis.BREAKER_STATE,
         device_class=SensorDeviceClass.ENUM,
         options=BREAKER_STATES,
-        obis=obis.BREAKER_STATE,
         value_fn=_enum(obis.BREAKER_STATE, BREAKER_STATE_CODES),
     ),
     EmucsSensorEntityDescription(
-        key="limiter_threshold",
-        translation_key="limiter_threshold",
+        obis=obis.LIMITER_THRESHOLD,
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=3,
         entity_category=EntityCategory.DIAGNOSTIC,
-        obis=obis.LIMITER_THRESHOLD,
     ),
     EmucsSensorEntityDescription(
-        key="fuse_threshold",
-        translation_key="fuse_threshold",
+        obis=obis.FUSE_THRESHOLD,
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=2,
         entity_category=EntityCategory.DIAGNOSTIC,
-        obis=obis.FUSE_THRESHOLD,
     ),
     EmucsSensorEntityDescription(
-        key="grid_configuration",
-        translation_key="grid_configuration",
+        obis=obis.GRID_CONFIGURATION,
         device_class=SensorDeviceClass.ENUM,
         options=list(GRID_CONFIGURATIONS.values()),
         entity_category=EntityCategory.DIAGNOSTIC,
-        obis=obis.GRID_CONFIGURATION,
         value_fn=_enum(obis.GRID_CONFIGURATION, GRID_CONFIGURATIONS),
     ),
     EmucsSensorEntityDescription(
-        key="text_message",
-        translation_key="text_message",
-        entity_category=EntityCategory.DIAGNOSTIC,
         obis=obis.TEXT_MESSAGE,
-    ),
-    EmucsSensorEntityDescription(
-        key="message_code",
-        translation_key="message_code",
         entity_category=EntityCategory.DIAGNOSTIC,
-        obis=obis.MESSAGE_CODE,
     ),
     EmucsSensorEntityDescription(
-        key="ean",
-        translation_key="ean",
+        obis=obis.MESSAGE_CODE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    EmucsSensorEntityDescription(
+        obis=obis.EAN,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        obis=obis.EAN,
         value_fn=lambda data: _state(data.value(obis.EAN)) or None,
     ),
     EmucsSensorEntityDescription(
         key="meter_clock",
-        translation_key="meter_clock",
+        obis=obis.TIMESTAMP,
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        obis=obis.TIMESTAMP,
     ),
     EmucsSensorEntityDescription(
         key="telegrams",
-        translation_key="telegrams",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
@@ -449,14 +426,12 @@ SENSORS: tuple[EmucsSensorEntityDescription, ...] = (
     ),
     EmucsSensorEntityDescription(
         key="rejected_telegrams",
-        translation_key="rejected_telegrams",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.rejected,
     ),
     EmucsSensorEntityDescription(
         key="last_telegram",
-        translation_key="last_telegram",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
@@ -555,14 +530,13 @@ PHASES = ("L1", "L2", "L3")
 
 
 def _phase_value(
-    phase: str, read: Callable[[PhaseValues], float | None], digits: int
+    phase: str, read: Callable[[PhaseValues], float | None]
 ) -> Callable[[S1Data], StateType]:
     def value(data: S1Data) -> StateType:
         values = data.values
         if values is None or phase not in values.phases:
             return None
-        result = read(values.phases[phase])
-        return None if result is None else round(result, digits)
+        return read(values.phases[phase])
 
     return value
 
@@ -572,12 +546,11 @@ def _has_phase(phase: str) -> Callable[[S1Data], bool]:
 
 
 def _total_value(
-    read: Callable[[TotalValues], float | None], digits: int
+    read: Callable[[TotalValues], float | None],
 ) -> Callable[[S1Data], StateType]:
     def value(data: S1Data) -> StateType:
         total = None if data.values is None else data.values.total
-        result = None if total is None else read(total)
-        return None if result is None else round(result, digits)
+        return None if total is None else read(total)
 
     return value
 
@@ -595,7 +568,7 @@ class _Quantity:
     key: str
     device_class: SensorDeviceClass | None
     unit: str | None
-    digits: int
+    precision: int
     enabled: bool
 
 
@@ -603,56 +576,56 @@ VOLTAGE = _Quantity(
     key="voltage",
     device_class=SensorDeviceClass.VOLTAGE,
     unit=UnitOfElectricPotential.VOLT,
-    digits=2,
+    precision=2,
     enabled=True,
 )
 CURRENT = _Quantity(
     key="current",
     device_class=SensorDeviceClass.CURRENT,
     unit=UnitOfElectricCurrent.AMPERE,
-    digits=3,
+    precision=3,
     enabled=True,
 )
 ACTIVE_POWER = _Quantity(
     key="active_power",
     device_class=SensorDeviceClass.POWER,
     unit=UnitOfPower.WATT,
-    digits=1,
+    precision=1,
     enabled=True,
 )
 APPARENT_POWER = _Quantity(
     key="apparent_power",
     device_class=SensorDeviceClass.APPARENT_POWER,
     unit=UnitOfApparentPower.VOLT_AMPERE,
-    digits=1,
+    precision=1,
     enabled=False,
 )
 REACTIVE_POWER = _Quantity(
     key="reactive_power",
     device_class=SensorDeviceClass.REACTIVE_POWER,
     unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
-    digits=1,
+    precision=1,
     enabled=False,
 )
 NON_ACTIVE_POWER = _Quantity(
     key="non_active_power",
     device_class=None,  # no device class fits N = sqrt(S² - P²)
     unit=UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
-    digits=1,
+    precision=1,
     enabled=False,
 )
 POWER_FACTOR = _Quantity(
     key="power_factor",
     device_class=SensorDeviceClass.POWER_FACTOR,
     unit=PERCENTAGE,
-    digits=1,
+    precision=1,
     enabled=True,
 )
 THD_VOLTAGE = _Quantity(
-    key="thd_voltage", device_class=None, unit=PERCENTAGE, digits=2, enabled=True
+    key="thd_voltage", device_class=None, unit=PERCENTAGE, precision=2, enabled=True
 )
 THD_CURRENT = _Quantity(
-    key="thd_current", device_class=None, unit=PERCENTAGE, digits=1, enabled=False
+    key="thd_current", device_class=None, unit=PERCENTAGE, precision=1, enabled=False
 )
 
 PHASE_QUANTITIES: tuple[
@@ -694,7 +667,7 @@ def _describe(
         device_class=quantity.device_class,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=quantity.unit,
-        suggested_display_precision=quantity.digits,
+        suggested_display_precision=quantity.precision,
         entity_registry_enabled_default=quantity.enabled,
         value_fn=value_fn,
         has_fn=has_fn,
@@ -720,7 +693,7 @@ S1_SENSORS: tuple[EmucsS1SensorEntityDescription, ...] = (
             quantity,
             key=f"s1_{quantity.key}_{phase.lower()}",
             translation_key=f"s1_phase_{quantity.key}",
-            value_fn=_phase_value(phase, read, quantity.digits),
+            value_fn=_phase_value(phase, read),
             has_fn=_has_phase(phase),
             placeholders={"phase": phase},
         )
@@ -732,7 +705,7 @@ S1_SENSORS: tuple[EmucsS1SensorEntityDescription, ...] = (
             quantity,
             key=f"s1_total_{quantity.key}",
             translation_key=f"s1_total_{quantity.key}",
-            value_fn=_total_value(read, quantity.digits),
+            value_fn=_total_value(read),
             has_fn=_has_total,
         )
         for quantity, read in TOTAL_QUANTITIES
@@ -744,11 +717,7 @@ S1_SENSORS: tuple[EmucsS1SensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfFrequency.HERTZ,
         suggested_display_precision=3,
-        value_fn=lambda data: (
-            None
-            if data.values is None or data.values.frequency_hz is None
-            else round(data.values.frequency_hz, 3)
-        ),
+        value_fn=lambda data: None if data.values is None else data.values.frequency_hz,
         has_fn=lambda data: data.values is not None,
     ),
     EmucsS1SensorEntityDescription(
@@ -759,9 +728,7 @@ S1_SENSORS: tuple[EmucsS1SensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=3,
         value_fn=lambda data: (
-            None
-            if data.values is None or data.values.neutral_current_rms is None
-            else round(data.values.neutral_current_rms, 3)
+            None if data.values is None else data.values.neutral_current_rms
         ),
         has_fn=lambda data: (
             data.values is not None and data.values.neutral_current_rms is not None
