@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-import logging
 import time
 
 from .capacity import CapacityState, NewPeak
+from .const import LOGGER
 from .protocol import MBusDevice, Telegram, obis
 from .protocol.p1 import Value
-
-_LOGGER = logging.getLogger(__package__)
 
 POWER_NET = "power_net"
 ENERGY_IMPORT_TOTAL = "energy_import_total"
@@ -63,7 +61,7 @@ class TotalsGuard:
             previous = totals.get(key)
             if previous is not None and value < previous:
                 self.glitches += 1
-                _LOGGER.debug(
+                LOGGER.debug(
                     "%s went back from %s to %s; keeping %s",
                     key,
                     previous,
