@@ -6,8 +6,9 @@ turns one into a ``Telegram``; ``P1Stream`` does both. The object table lives in
 
 S1: ``S1Framer`` and ``decode_frame`` are the per-frame reference decoder,
 ``S1BatchDecoder`` the vectorized one; ``S1Analyzer`` turns frames into
-power-quality summaries; ``s1_sim`` synthesises streams. The last two need numpy:
-they are imported on first use, so P1 users never pay numpy's import time.
+power-quality summaries; ``s1_sim`` synthesises streams. The numpy-based names
+(``S1BatchDecoder``, ``S1Analyzer`` and their results) are imported on first use,
+so P1 users never pay numpy's import time.
 """
 
 from __future__ import annotations
