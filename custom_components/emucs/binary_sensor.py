@@ -14,8 +14,15 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EmucsConfigEntry, EmucsData
-from .entity import EmucsEntity, EntityCandidates, async_add_dynamic_entities
+from .coordinator import EmucsConfigEntry, EmucsCoordinator
+from .derivation import Snapshot
+from .entity import (
+    EmucsEntity,
+    EntityCandidates,
+    async_add_entities_with_data,
+    telegram_shape,
+)
+from .protocol import obis
 
 PARALLEL_UPDATES = 0
 
@@ -24,14 +31,17 @@ PARALLEL_UPDATES = 0
 class EmucsBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A binary sensor of the meter."""
 
-    is_on_fn: Callable[[EmucsData], bool | None]
-    has_fn: Callable[[EmucsData], bool]
-    attrs_fn: Callable[[EmucsData], dict[str, Any]] | None = None
+    obis: str | None = None
+    """The object it shows (for relays, the C.D.E part of ``0-n:``)."""
+    is_on_fn: Callable[[Snapshot], bool | None]
+    has_fn: Callable[[Snapshot], bool] = lambda _: True
+    attrs_fn: Callable[[Snapshot], dict[str, Any]] | None = None
 
 
 def _relay(number: int) -> EmucsBinarySensorEntityDescription:
     return EmucsBinarySensorEntityDescription(
         key=f"virtual_relay_{number}",
+        obis=obis.RELAY_STATE,
         translation_key="virtual_relay",
         translation_placeholders={"relay": str(number)},
         # 0-n:96.3.10: 1 = connected (on), 0 = disconnected.
@@ -46,7 +56,7 @@ def _relay(number: int) -> EmucsBinarySensorEntityDescription:
 RELAYS = tuple(_relay(number) for number in range(1, 9))
 
 
-def _risk_attributes(data: EmucsData) -> dict[str, Any]:
+def _risk_attributes(data: Snapshot) -> dict[str, Any]:
     capacity = data.capacity
     if capacity is None:
         return {}
@@ -67,6 +77,8 @@ PEAK_AT_RISK = EmucsBinarySensorEntityDescription(
     attrs_fn=_risk_attributes,
 )
 
+BINARY_SENSORS = (*RELAYS, PEAK_AT_RISK)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -74,20 +86,17 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a binary sensor for each virtual relay the meter reports."""
-    coordinator = entry.runtime_data
+    p1 = entry.runtime_data.p1
 
-    def candidates(data: EmucsData) -> EntityCandidates:
-        for description in (*RELAYS, PEAK_AT_RISK):
+    def candidates(data: Snapshot) -> EntityCandidates:
+        for description in BINARY_SENSORS:
             if description.has_fn(data):
-                yield (
-                    description.key,
-                    partial(EmucsBinarySensor, coordinator, description),
-                )
+                yield description.key, partial(EmucsBinarySensor, p1, description)
 
-    async_add_dynamic_entities(coordinator, async_add_entities, candidates)
+    async_add_entities_with_data(p1, async_add_entities, candidates, telegram_shape)
 
 
-class EmucsBinarySensor(EmucsEntity, BinarySensorEntity):
+class EmucsBinarySensor(EmucsEntity[EmucsCoordinator], BinarySensorEntity):
     """A virtual relay, or whether this quarter may set a new peak."""
 
     entity_description: EmucsBinarySensorEntityDescription

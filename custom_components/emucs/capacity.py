@@ -21,9 +21,9 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Final
 
+from .protocol.obis import QUARTER_S
 from .protocol.p1 import PeakRecord
 
-QUARTER_S: Final = 900
 MIN_BILLED_KW: Final = 2.5
 """Every month counts for at least this much in the average (Flemish capacity tariff)."""
 BILLING_MONTHS: Final = 12

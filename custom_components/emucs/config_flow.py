@@ -56,6 +56,7 @@ else:
 from .connection import (
     BadDataError,
     CannotOpenError,
+    LinkTarget,
     NoDataError,
     NotEmucsError,
     async_probe,
@@ -81,11 +82,13 @@ from .const import (
     DOMAIN,
     LOGGER,
     PROBE_TIMEOUT,
+    S1_PROBE_TIMEOUT,
 )
-from .coordinator import EmucsCoordinator, target_from_data
-from .entity import meter_model, meter_sw_version
 from .protocol import Telegram
-from .s1_coordinator import target_from_url
+from .protocol.meter import meter_model, meter_sw_version
+
+if TYPE_CHECKING:
+    from .coordinator import EmucsConfigEntry
 
 MANUAL_PATH = "manual"
 """Choice in the port list that leads to the step where a path or URL is typed."""
@@ -103,8 +106,6 @@ NETWORK_SCHEMA = vol.Schema(
 )
 SERIAL_MANUAL_SCHEMA = vol.Schema({vol.Required(CONF_SERIAL_PORT): TextSelector()})
 CONFIRM_SCHEMA = vol.Schema({vol.Optional(CONF_S1_PORT): TextSelector()})
-S1_PROBE_TIMEOUT = 5.0
-"""Seconds to wait for an S1 frame (the meter sends thousands per second)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,13 @@ def _list_serial_ports() -> dict[str, str]:
     return dict(sorted(ports.items()))
 
 
+def target_from_data(data: Mapping[str, Any]) -> LinkTarget:
+    """Return the link target of entry data as this flow writes it."""
+    if port := data.get(CONF_SERIAL_PORT):
+        return LinkTarget(device=str(port))
+    return LinkTarget(host=str(data[CONF_HOST]), port=int(data[CONF_PORT]))
+
+
 def _with_link(data: Mapping[str, Any], link: Mapping[str, Any]) -> dict[str, Any]:
     """Return entry data pointing at ``link``, the previous link's keys removed."""
     kept = {key: value for key, value in data.items() if key not in LINK_KEYS}
@@ -140,7 +148,7 @@ def _with_link(data: Mapping[str, Any], link: Mapping[str, Any]) -> dict[str, An
 async def _async_check_s1(url: str) -> dict[str, str]:
     """Return form errors for the S1 port at ``url``; none when a frame arrives."""
     try:
-        await async_probe_s1(target_from_url(url), timeout=S1_PROBE_TIMEOUT)
+        await async_probe_s1(LinkTarget.from_url(url), timeout=S1_PROBE_TIMEOUT)
     except CannotOpenError:
         return {CONF_S1_PORT: "s1_cannot_open"}
     except NoDataError:
@@ -433,9 +441,9 @@ class EmucsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _running_telegram(self, link: Mapping[str, Any]) -> Telegram | None:
         """Return the last telegram of a loaded entry that reads ``link``."""
+        entry: EmucsConfigEntry
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
-            coordinator: EmucsCoordinator = entry.runtime_data
-            data = coordinator.data
+            data = entry.runtime_data.p1.data
             if data is not None and {k: entry.data.get(k) for k in link} == dict(link):
                 return data.telegram
         return None

@@ -15,17 +15,18 @@ from enum import Enum
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import serial
 import serial_asyncio_fast
 
+from .const import DEFAULT_SILENCE_TIMEOUT
 from .protocol import EmucsError, P1Stream, S1Framer, Telegram
 from .protocol.p1 import P1_BAUDRATE
 from .protocol.s1 import S1_BAUDRATE
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_SILENCE_TIMEOUT = 10.0
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
 CLOSE_TIMEOUT = 5.0
@@ -45,6 +46,14 @@ class LinkTarget:
     def __str__(self) -> str:
         """Return a readable form for logs."""
         return self.device if self.device is not None else f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_url(cls, url: str) -> LinkTarget:
+        """``socket://host:port`` as plain TCP (faster than pyserial's socket class)."""
+        parts = urlsplit(url)
+        if parts.scheme == "socket" and parts.hostname and parts.port:
+            return cls(host=parts.hostname, port=parts.port)
+        return cls(device=url)
 
 
 class LinkError(EmucsError):
@@ -158,19 +167,23 @@ async def _open(
         raise CannotOpenError(str(err) or type(err).__name__) from err
 
 
+def _ignore(*_args: object) -> None:
+    """Drop data and events until the link's owner subscribes."""
+
+
 class MeterLink:
     """Keeps a link to a meter port: open, read, detect silence, reconnect with backoff.
 
     ``on_data`` gets every chunk of bytes; the owner calls ``mark_alive`` when the
-    bytes made sense (a valid telegram or frame): silence means nothing valid.
+    bytes made sense (a valid telegram or frame): silence means nothing valid. The
+    owner sets ``on_data`` and ``on_event`` before ``run`` (the link is built first
+    and handed to its coordinator).
     """
 
     def __init__(
         self,
         target: LinkTarget,
         *,
-        on_data: Callable[[bytes], None],
-        on_event: Callable[[LinkEvent, str | None], None],
         silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
         baudrate: int = P1_BAUDRATE,
         backoff: tuple[float, float] | None = None,
@@ -178,8 +191,8 @@ class MeterLink:
         """Create a link manager; nothing is opened until ``run``."""
         self.target = target
         self.stats = LinkStats()
-        self._on_data = on_data
-        self._on_event = on_event
+        self.on_data: Callable[[bytes], None] = _ignore
+        self.on_event: Callable[[LinkEvent, str | None], None] = _ignore
         self._silence_timeout = silence_timeout
         self._baudrate = baudrate
         # Read the module constants now, not at import: tests shorten them.
@@ -189,13 +202,13 @@ class MeterLink:
 
     def _emit(self, event: LinkEvent, detail: str | None) -> None:
         try:
-            self._on_event(event, detail)
+            self.on_event(event, detail)
         except Exception:
             _LOGGER.exception("Error handling link event %s", event)
 
     def _data_received(self, data: bytes) -> None:
         self.stats.bytes_received += len(data)
-        self._on_data(data)
+        self.on_data(data)
 
     def mark_alive(self) -> None:
         """Note that valid data arrived (resets the silence watchdog)."""
@@ -302,22 +315,19 @@ class P1Connection(MeterLink):
         self,
         target: LinkTarget,
         *,
-        on_telegram: Callable[[Telegram], None],
-        on_event: Callable[[LinkEvent, str | None], None],
         silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
         backoff: tuple[float, float] | None = None,
     ) -> None:
         """Create a P1 link manager; nothing is opened until ``run``."""
         super().__init__(
             target,
-            on_data=self._feed,
-            on_event=on_event,
             silence_timeout=silence_timeout,
             baudrate=P1_BAUDRATE,
             backoff=backoff,
         )
+        self.on_data = self._feed
         self.stream = P1Stream()
-        self._on_telegram = on_telegram
+        self.on_telegram: Callable[[Telegram], None] = _ignore
 
     def _opened(self) -> None:
         self.stream.reset()
@@ -326,7 +336,7 @@ class P1Connection(MeterLink):
         for telegram in self.stream.feed(data):
             self.mark_alive()
             try:
-                self._on_telegram(telegram)
+                self.on_telegram(telegram)
             except Exception:
                 _LOGGER.exception("Error handling a telegram")
 
@@ -373,7 +383,7 @@ async def _first_items[T](
 async def async_probe(
     target: LinkTarget,
     *,
-    timeout: float = 15.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    timeout: float,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
 ) -> Telegram:
     """Open the link and wait for one valid eMUCS telegram.
 
@@ -399,7 +409,7 @@ async def async_probe(
 async def async_probe_s1(
     target: LinkTarget,
     *,
-    timeout: float = 5.0,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
+    timeout: float,  # noqa: ASYNC109 - how long a meter may take to speak, not a cancel scope
 ) -> str:
     """Open an S1 link and wait for one frame that passes its FCS; return the meter ID.
 

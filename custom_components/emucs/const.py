@@ -35,6 +35,8 @@ DEFAULT_CAPACITY_RATE: Final = 0.0
 
 PROBE_TIMEOUT: Final = 15.0
 """Seconds the config flow waits for a telegram (the meter sends one per second)."""
+S1_PROBE_TIMEOUT: Final = 5.0
+"""Seconds the config flow waits for an S1 frame (thousands a second)."""
 SILENT_REPAIR_AFTER: Final = 300.0
 """Seconds a link may stay open without data before a repair issue is raised."""
 CAPACITY_SAVE_DELAY: Final = 30.0

@@ -37,8 +37,8 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EmucsConfigEntry
 ) -> dict[str, Any]:
     """Return diagnostics for a config entry."""
-    coordinator = entry.runtime_data
-    connection = coordinator.connection
+    coordinator = entry.runtime_data.p1
+    connection = coordinator.link
     data = coordinator.data
     telegram = None if data is None else data.telegram
     # Error messages name the port or host ("cannot open /dev/serial/by-id/…: …").
@@ -67,13 +67,13 @@ async def async_get_config_entry_diagnostics(
                     {"reason": r.reason.value, "detail": r.detail}
                     for r in connection.stream.framer.recent_rejections
                 ],
-                "total_glitches": coordinator.glitches,
+                "total_glitches": coordinator.derivation.totals.glitches,
             },
             "capacity": {
                 **coordinator.capacity.as_dict(),
                 "settings": asdict(coordinator.capacity.settings),
             },
-            "s1": _s1_diagnostics(coordinator.s1),
+            "s1": _s1_diagnostics(entry.runtime_data.s1),
             "telegram": None if telegram is None else telegram.to_dict(),
             "raw_telegram": None if telegram is None else _redact_raw(telegram.raw),
         },

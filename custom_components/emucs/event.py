@@ -6,14 +6,28 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EmucsConfigEntry, EmucsCoordinator, EmucsData
-from .entity import EmucsEntity, EntityCandidates, async_add_dynamic_entities
-from .s1_entity import EmucsS1VoltageEvent, async_add_s1_entities
+from .coordinator import EmucsConfigEntry, EmucsCoordinator
+from .derivation import Snapshot
+from .entity import (
+    EmucsEntity,
+    EntityCandidates,
+    async_add_entities_with_data,
+    telegram_shape,
+)
+from .s1_coordinator import EVENT_KINDS, EmucsS1Coordinator, S1Data
 
 PARALLEL_UPDATES = 0
 
 NEW_PEAK = "new_peak"
-PEAK_EVENT_TYPES = [NEW_PEAK]
+
+MONTHLY_PEAK = EventEntityDescription(
+    key="monthly_peak", translation_key="monthly_peak", event_types=[NEW_PEAK]
+)
+VOLTAGE_EVENT = EventEntityDescription(
+    key="s1_voltage_event",
+    translation_key="s1_voltage_event",
+    event_types=list(EVENT_KINDS),
+)
 
 
 async def async_setup_entry(
@@ -22,30 +36,24 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the peak event for meters with 1-0:1.6.0, and the S1 voltage event."""
-    coordinator = entry.runtime_data
+    p1, s1 = entry.runtime_data.p1, entry.runtime_data.s1
 
-    def candidates(data: EmucsData) -> EntityCandidates:
+    def candidates(data: Snapshot) -> EntityCandidates:
         if data.capacity is not None:
-            yield "monthly_peak", lambda: EmucsPeakEvent(coordinator)
+            yield MONTHLY_PEAK.key, lambda: EmucsPeakEvent(p1, MONTHLY_PEAK)
 
-    async_add_dynamic_entities(coordinator, async_add_entities, candidates)
-    if (s1 := coordinator.s1) is not None:
-        async_add_s1_entities(
-            s1, async_add_entities, lambda _: [EmucsS1VoltageEvent(s1)]
-        )
+    async_add_entities_with_data(p1, async_add_entities, candidates, telegram_shape)
+    if s1 is not None:
+
+        def s1_candidates(data: S1Data) -> EntityCandidates:
+            if data.values is not None:
+                yield VOLTAGE_EVENT.key, lambda: EmucsS1VoltageEvent(s1, VOLTAGE_EVENT)
+
+        async_add_entities_with_data(s1, async_add_entities, s1_candidates)
 
 
-class EmucsPeakEvent(EmucsEntity, EventEntity):
+class EmucsPeakEvent(EmucsEntity[EmucsCoordinator], EventEntity):
     """Fires once each time this month's peak (1-0:1.6.0) goes up."""
-
-    _attr_event_types = PEAK_EVENT_TYPES
-
-    def __init__(self, coordinator: EmucsCoordinator) -> None:
-        """Create the event entity."""
-        super().__init__(
-            coordinator,
-            EventEntityDescription(key="monthly_peak", translation_key="monthly_peak"),
-        )
 
     @callback
     def _handle_coordinator_update(self) -> None:
@@ -62,3 +70,25 @@ class EmucsPeakEvent(EmucsEntity, EventEntity):
             },
         )
         self.async_write_ha_state()
+
+
+class EmucsS1VoltageEvent(EmucsEntity[EmucsS1Coordinator], EventEntity):
+    """Fires once per voltage dip, swell or interruption that ended."""
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        events = self.coordinator.data.events
+        if not events:
+            super()._handle_coordinator_update()  # availability may have changed
+        for event in events:  # one state per event, so automations see each one
+            self._trigger_event(
+                event.kind,
+                {
+                    "phase": event.phase,
+                    "start": event.start.isoformat(),
+                    "duration": event.duration_s,
+                    "depth": event.depth_percent,
+                    "extreme_voltage": event.extreme_voltage,
+                },
+            )
+            self.async_write_ha_state()

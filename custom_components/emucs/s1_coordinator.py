@@ -13,27 +13,19 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import time
-from urllib.parse import urlsplit
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .connection import LinkEvent, LinkTarget, MeterLink
+from .connection import LinkEvent, MeterLink
 from .const import (
     CONF_S1_PUBLISH_INTERVAL,
-    CONF_SILENCE_TIMEOUT,
     DEFAULT_S1_PUBLISH_INTERVAL,
-    DEFAULT_SILENCE_TIMEOUT,
     DOMAIN,
     ISSUE_S1_SILENT,
     LOGGER,
-    SILENT_REPAIR_AFTER,
 )
-from .protocol.s1 import S1_BAUDRATE
+from .coordinator import EmucsConfigEntry, EmucsPushCoordinator
 from .protocol.s1_analytics import S1Summary, VoltageEvent
 from .protocol.s1_pipeline import (
     S1Feed,
@@ -44,9 +36,9 @@ from .protocol.s1_pipeline import (
     mean_values as mean_s1_values,
 )
 
+EVENT_KINDS = ("dip", "swell", "interruption")
 BATCH_INTERVAL = 0.2
 """Seconds between two hand-offs to the executor (DESIGN: 100-250 ms)."""
-HEALTH_INTERVAL = timedelta(seconds=60)
 FRAMES_WINDOW = 10.0
 """Seconds over which the received frame rate is measured."""
 
@@ -74,7 +66,7 @@ class S1Counters:
     discarded_bytes: int = 0
     dropped_batches: int = 0
     events: dict[str, int] = field(
-        default_factory=lambda: {"dip": 0, "swell": 0, "interruption": 0}
+        default_factory=lambda: dict.fromkeys(EVENT_KINDS, 0)
     )
 
 
@@ -91,65 +83,38 @@ class S1Data:
     received: datetime
 
 
-def target_from_url(url: str) -> LinkTarget:
-    """``socket://host:port`` as plain TCP (faster than pyserial's socket class)."""
-    parts = urlsplit(url)
-    if parts.scheme == "socket" and parts.hostname and parts.port:
-        return LinkTarget(host=parts.hostname, port=parts.port)
-    return LinkTarget(device=url)
-
-
-class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
+class EmucsS1Coordinator(EmucsPushCoordinator[S1Data]):
     """Runs the S1 link and its executor pipeline; pushes one snapshot per interval."""
 
-    config_entry: ConfigEntry
+    silent_issue = ISSUE_S1_SILENT
+    lost_translation_key = "s1_lost"
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, url: str) -> None:
-        """Create the coordinator; nothing runs until ``async_start``."""
-        options = entry.options
-        super().__init__(
-            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} S1", update_interval=None
-        )
+    def __init__(
+        self, hass: HomeAssistant, entry: EmucsConfigEntry, link: MeterLink
+    ) -> None:
+        """Create the coordinator of ``link``; nothing runs until ``async_start``."""
+        super().__init__(hass, entry, link, f"{DOMAIN} S1")
         self.feed = S1Feed()
+        link.on_data = self.feed.append
         self.pipeline = S1Pipeline()
-        self.link = MeterLink(
-            target_from_url(url),
-            on_data=self.feed.append,
-            on_event=self._handle_link_event,
-            silence_timeout=options.get(CONF_SILENCE_TIMEOUT, DEFAULT_SILENCE_TIMEOUT),
-            baudrate=S1_BAUDRATE,
-        )
         self.publish_interval = float(
-            options.get(CONF_S1_PUBLISH_INTERVAL, DEFAULT_S1_PUBLISH_INTERVAL)
+            entry.options.get(CONF_S1_PUBLISH_INTERVAL, DEFAULT_S1_PUBLISH_INTERVAL)
         )
         self.counters = S1Counters()
         self._pending: list[S1Summary] = []
         self._events: list[S1Event] = []
         self._waveform: Waveform | None = None
         self._rate: list[tuple[float, int]] = []
-        self._started = time.monotonic()
-        self._link_up = False
+        # A port that never delivers (or never opens) is silent from the start.
+        self._silent_since = time.monotonic()
 
     @callback
     def async_start(self) -> None:
         """Start the link, the batch loop and the health check; all stop with the entry."""
-        entry = self.config_entry
-        entry.async_create_background_task(
-            self.hass, self.link.run(), f"{DOMAIN} S1 link {self.link.target}"
-        )
-        entry.async_create_background_task(
+        super().async_start()
+        self.config_entry.async_create_background_task(
             self.hass, self._batch_loop(), f"{DOMAIN} S1 decoder"
         )
-        entry.async_on_unload(
-            async_track_time_interval(
-                self.hass, self._async_check_health, HEALTH_INTERVAL
-            )
-        )
-        entry.async_on_unload(self.link.close)
-
-    async def _async_update_data(self) -> S1Data:
-        """Never polled: data is pushed by the batch loop."""
-        raise NotImplementedError
 
     async def _batch_loop(self) -> None:
         while True:
@@ -181,10 +146,8 @@ class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
         if result.frames:
             self.link.mark_alive()
             counters.frames += result.frames
-            if not self._link_up:
-                self._link_up = True
+            if self._data_arrived():
                 LOGGER.info("S1 frames from %s", self.link.target)
-                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
         self._rate.append((now, result.frames))
         while self._rate and self._rate[0][0] < now - FRAMES_WINDOW:
             del self._rate[0]
@@ -237,30 +200,6 @@ class EmucsS1Coordinator(DataUpdateCoordinator[S1Data]):
     def _handle_link_event(self, event: LinkEvent, detail: str | None) -> None:
         if event is LinkEvent.OPENED:
             self.feed.restart()
-            return
-        if self._link_up:
-            LOGGER.warning("Lost the S1 stream at %s: %s", self.link.target, detail)
-        self._link_up = False
-        self._pending.clear()
-        if self.last_update_success:
-            self.last_update_success = False
-            self.async_update_listeners()
-
-    @property
-    def _issue_id(self) -> str:
-        return f"{ISSUE_S1_SILENT}_{self.config_entry.entry_id}"
-
-    @callback
-    def _async_check_health(self, _now: datetime) -> None:
-        """Raise a repair issue when no S1 frame arrived for minutes."""
-        last = self.link.stats.last_telegram or self._started
-        if time.monotonic() - last > SILENT_REPAIR_AFTER:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self._issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_S1_SILENT,
-                translation_placeholders={"target": str(self.link.target)},
-            )
+        else:
+            self._pending.clear()
+        super()._handle_link_event(event, detail)

@@ -23,11 +23,18 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
 
-from custom_components.emucs.const import CONF_SERIAL_PORT, DOMAIN
+from custom_components.emucs.const import (
+    CONF_S1_PORT,
+    CONF_S1_PUBLISH_INTERVAL,
+    CONF_SERIAL_PORT,
+    DOMAIN,
+)
 from custom_components.emucs.coordinator import EmucsCoordinator
+from custom_components.emucs.s1_coordinator import EmucsS1Coordinator
 
-from .conftest import SPEC_EQUIPMENT_ID, SPEC_TITLE, PtyMeter
+from .conftest import SPEC_EQUIPMENT_ID, SPEC_TITLE, PtyMeter, S1PtyMeter
 
 WAIT_TIMEOUT = 20.0
 """Seconds after which a condition that never came true fails the test."""
@@ -51,7 +58,7 @@ async def wait_for(
 
 def coordinator(entry: MockConfigEntry) -> EmucsCoordinator:
     """Return the coordinator of a loaded entry."""
-    result: EmucsCoordinator = entry.runtime_data
+    result: EmucsCoordinator = entry.runtime_data.p1
     return result
 
 
@@ -72,7 +79,7 @@ def find_device(
 
 def telegrams(entry: MockConfigEntry) -> int:
     """Return how many valid telegrams the entry's link has decoded."""
-    return coordinator(entry).connection.stream.stats.telegrams
+    return coordinator(entry).link.stream.stats.telegrams
 
 
 async def wait_for_telegrams(
@@ -194,3 +201,62 @@ def collect_states(
         yield seen
     finally:
         remove()
+
+
+async def setup_with_s1(
+    hass: HomeAssistant,
+    pty_meter: PtyMeter,
+    s1_meter: S1PtyMeter,
+    options: dict[str, Any] | None = None,
+) -> tuple[MockConfigEntry, EmucsS1Coordinator]:
+    """Set up P1 and S1 (values every second); wait for the first S1 values."""
+    entry = await setup_entry(
+        hass,
+        serial_data(pty_meter),
+        {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1, **(options or {})},
+    )
+    s1 = entry.runtime_data.s1
+    assert s1 is not None
+    await wait_for(hass, lambda: s1.data is not None, "S1 values")
+    return entry, s1
+
+
+VOLATILE_ATTRIBUTES = frozenset(
+    {
+        "access_token",
+        "entity_picture",
+        "event_type",
+        # the data of the voltage event
+        "phase",
+        "start",
+        "duration",
+        "depth",
+        "extreme_voltage",
+    }
+)
+
+
+def assert_entities_match(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    entry_id: str,
+) -> None:
+    """Like ``snapshot_platform``, for entities whose state is a moment.
+
+    The registry entries are compared whole; of each state only its attributes,
+    without the image's access token (random), the state (when it happened) and
+    what the last event said (an S1 dip may come before or after the comparison).
+    """
+    entries = er.async_entries_for_config_entry(entity_registry, entry_id)
+    assert entries, "no entities"
+    for entry in entries:
+        assert entry == snapshot(name=f"{entry.entity_id}-entry")
+        current = hass.states.get(entry.entity_id)
+        assert current is not None, entry.entity_id
+        attributes = {
+            key: value
+            for key, value in current.attributes.items()
+            if key not in VOLATILE_ATTRIBUTES
+        }
+        assert attributes == snapshot(name=f"{entry.entity_id}-attributes")

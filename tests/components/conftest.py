@@ -33,6 +33,13 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.emucs import connection
+from custom_components.emucs.protocol.s1 import FRAME_SIZE
+from custom_components.emucs.protocol.s1_sim import (
+    Disturbance,
+    PhaseSignal,
+    S1Simulator,
+    SimConfig,
+)
 from tests.telegrams import build_telegram, load_template
 
 DEFAULT_INTERVAL = 0.2
@@ -179,6 +186,65 @@ class TcpMeter(FakeMeter):
             self._server = None
 
 
+SIGNALS = (
+    PhaseSignal(current_rms=10.0, current_lag_deg=30.0),
+    PhaseSignal(current_rms=5.0),
+    PhaseSignal(current_rms=2.0),
+)
+# 2 kHz keeps the pseudo-terminal comfortably ahead (90 kB/s).
+CONFIG = SimConfig.four_wire(
+    *SIGNALS,
+    sampling=20,
+    neutral_measured=True,
+    disturbances=(Disturbance(phase="L2", start_s=2.3, duration_s=0.2, factor=0.6),),
+)
+CHUNK_S = 0.05
+
+
+class S1PtyMeter:
+    """Streams a simulated S1 meter into a pseudo-terminal at its real pace."""
+
+    def __init__(self, config: SimConfig) -> None:
+        """Open the pseudo-terminal; nothing is written until ``start``."""
+        self._sim = S1Simulator(config, seed=1)
+        self._rate = config.sample_rate_hz
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.path = os.ttyname(self._slave)
+        self._task: asyncio.Task[None] | None = None
+        self.pending = b""
+        self.paused = False
+        """While set, the meter sends nothing (its time goes on)."""
+
+    def start(self) -> None:
+        """Start writing from the running event loop."""
+        self._task = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        os.set_blocking(self._master, False)
+        while True:
+            if self.paused:
+                self._sim.generate(CHUNK_S)
+                await asyncio.sleep(CHUNK_S)
+                continue
+            if len(self.pending) < 4 * FRAME_SIZE * int(self._rate * CHUNK_S):
+                self.pending += self._sim.generate(CHUNK_S)
+            with contextlib.suppress(BlockingIOError):
+                written = os.write(self._master, self.pending)
+                self.pending = self.pending[written:]
+            await asyncio.sleep(CHUNK_S)
+
+    async def stop(self) -> None:
+        """Stop writing and close both ends."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 @pytest.fixture
 async def make_pty_meter() -> AsyncGenerator[Callable[..., PtyMeter]]:
     """Return a factory of started pseudo-terminal meters, all stopped at teardown."""
@@ -227,6 +293,15 @@ async def make_tcp_meter(
 async def tcp_meter(make_tcp_meter: Callable[..., Awaitable[TcpMeter]]) -> TcpMeter:
     """Return a loopback TCP meter sending the eMUCS E.2.1 three-phase telegram."""
     return await make_tcp_meter()
+
+
+@pytest.fixture
+async def s1_meter() -> AsyncGenerator[S1PtyMeter]:
+    """Return a running S1 meter on a pseudo-terminal."""
+    meter = S1PtyMeter(CONFIG)
+    meter.start()
+    yield meter
+    await meter.stop()
 
 
 @pytest.fixture

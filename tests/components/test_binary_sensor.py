@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components import emucs
+from custom_components.emucs import integration
 from custom_components.emucs.protocol import decode_telegram
 from tests.telegrams import build_telegram, load_template, template_names
 
@@ -44,7 +44,7 @@ async def test_binary_sensors(
     name: str,
 ) -> None:
     """The relays of every telegram that has them, as registered and as shown."""
-    monkeypatch.setattr(emucs, "PLATFORMS", [Platform.BINARY_SENSOR])
+    monkeypatch.setattr(integration, "PLATFORMS", [Platform.BINARY_SENSOR])
     telegram = build_telegram(load_template(name))
     meter = make_pty_meter(payload=None)
     entry = await setup_entry(

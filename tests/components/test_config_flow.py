@@ -494,7 +494,7 @@ async def test_reconfigure_serial_to_network(
     assert result["reason"] == "reconfigure_successful"
     assert entry.data == {CONF_HOST: "127.0.0.1", CONF_PORT: tcp_meter.port}
     assert entry.state is ConfigEntryState.LOADED
-    assert str(entry.runtime_data.connection.target) == f"127.0.0.1:{tcp_meter.port}"
+    assert str(entry.runtime_data.p1.link.target) == f"127.0.0.1:{tcp_meter.port}"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -618,8 +618,8 @@ async def test_options_flow(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
     }
     assert entry.options == changed
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.publish_interval == 10
-    settings = entry.runtime_data.capacity.settings
+    assert entry.runtime_data.p1.derivation.window.interval == 10
+    settings = entry.runtime_data.p1.capacity.settings
     assert (settings.target_kw, settings.risk_share, settings.rate) == (
         4.5,
         0.85,

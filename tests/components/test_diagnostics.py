@@ -77,7 +77,7 @@ async def test_diagnostics_port_in_errors(
     await serial_meter.stop()  # the pseudo-terminal disappears
     await tcp_meter.stop()
     for entry in (serial_entry, network_entry):
-        link = coordinator(entry).connection
+        link = coordinator(entry).link
         await wait_for(
             hass,
             lambda link=link: (link.stats.last_error or "").startswith("cannot open"),

@@ -100,7 +100,7 @@ async def test_unload_closes_link(hass: HomeAssistant, tcp_meter: TcpMeter) -> N
     The harness fails the test if a task of ours is still running at the end.
     """
     entry = await setup_entry(hass, network_data(tcp_meter))
-    link = coordinator(entry).connection
+    link = coordinator(entry).link
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -162,8 +162,8 @@ async def test_options_change_reloads_once(
     assert reloads == [entry.entry_id]
     assert entry.state is ConfigEntryState.LOADED
     assert coordinator(entry) is not first
-    assert coordinator(entry).publish_interval == 10
-    assert coordinator(entry).connection._silence_timeout == 30
+    assert coordinator(entry).derivation.window.interval == 10
+    assert coordinator(entry).link._silence_timeout == 30
 
     hass.config_entries.async_update_entry(entry, options=dict(options))
     hass.config_entries.async_update_entry(entry, title="Meter in the garage")
@@ -194,7 +194,7 @@ async def test_reconfigure_reloads_once(
     assert result["reason"] == "reconfigure_successful"
     assert reloads == [entry.entry_id]
     assert entry.state is ConfigEntryState.LOADED
-    assert coordinator(entry).connection.target.port == new.port
+    assert coordinator(entry).link.target.port == new.port
     await wait_for_telegrams(hass, entry)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -202,7 +202,7 @@ async def test_reconfigure_reloads_once(
 async def test_stop_closes_link(hass: HomeAssistant, tcp_meter: TcpMeter) -> None:
     """Stopping Home Assistant stops the link task and closes the socket."""
     entry = await setup_entry(hass, network_data(tcp_meter))
-    link = coordinator(entry).connection
+    link = coordinator(entry).link
 
     await hass.async_stop()
 

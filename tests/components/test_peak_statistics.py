@@ -22,7 +22,7 @@ from tests.telegrams import build_telegram, load_template
 
 from .common import serial_data, setup_entry, with_values
 from .conftest import PtyMeter
-from .test_capacity import feed
+from .test_capacity_sensors import feed
 
 HISTORY_13 = load_template("quirk_history_13.txt")
 HISTORY_SERIAL = "1SAG3105044444"

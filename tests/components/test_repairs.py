@@ -67,7 +67,7 @@ async def test_port_silent(
     entry = await setup_entry(
         hass, serial_data(meter), {CONF_SILENCE_TIMEOUT: 1}, wait=False
     )
-    link = coordinator(entry).connection
+    link = coordinator(entry).link
 
     await health_check(hass)
     assert issue(issue_registry, ISSUE_PORT_SILENT, entry.entry_id) is None
@@ -132,7 +132,7 @@ async def test_meter_replaced(
     }
     # The new meter's lower register is its reading, not a glitch to hold back.
     assert state(hass, "energy_import_tariff_2").state == "1.0"
-    assert coordinator(entry).glitches == 0
+    assert coordinator(entry).derivation.totals.glitches == 0
 
     pty_meter.payload = SPEC_TELEGRAM
     await wait_for(
@@ -157,7 +157,7 @@ async def test_crc_errors(
         payload=SPEC_TELEGRAM + BAD_CRC_TELEGRAM + BAD_CRC_TELEGRAM, interval=0.05
     )
     entry = await setup_entry(hass, serial_data(meter))
-    framer = coordinator(entry).connection.stream.stats
+    framer = coordinator(entry).link.stream.stats
 
     async def minute_with(bad: int, good: int) -> None:
         """Let at least ``bad`` damaged and ``good`` valid telegrams arrive, then check."""

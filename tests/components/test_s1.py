@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator
-import contextlib
 from datetime import timedelta
 from http import HTTPStatus
 import os
-import tty
-from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
@@ -18,16 +13,13 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.emucs import config_flow, s1_coordinator
+from custom_components.emucs import config_flow, coordinator as coordinator_module
 from custom_components.emucs.const import (
     CONF_PUBLISH_INTERVAL,
     CONF_S1_PORT,
@@ -35,103 +27,10 @@ from custom_components.emucs.const import (
     CONF_SILENCE_TIMEOUT,
     DOMAIN,
 )
-from custom_components.emucs.protocol.s1 import FRAME_SIZE
 from custom_components.emucs.protocol.s1_pipeline import S1Pipeline, S1Result
-from custom_components.emucs.protocol.s1_sim import (
-    Disturbance,
-    PhaseSignal,
-    S1Simulator,
-    SimConfig,
-)
-from custom_components.emucs.s1_coordinator import EmucsS1Coordinator
 
-from .common import coordinator, entity_id, serial_data, setup_entry, state, wait_for
-from .conftest import PtyMeter, TcpMeter
-
-SIGNALS = (
-    PhaseSignal(current_rms=10.0, current_lag_deg=30.0),
-    PhaseSignal(current_rms=5.0),
-    PhaseSignal(current_rms=2.0),
-)
-# 2 kHz keeps the pseudo-terminal comfortably ahead (90 kB/s).
-CONFIG = SimConfig.four_wire(
-    *SIGNALS,
-    sampling=20,
-    neutral_measured=True,
-    disturbances=(Disturbance(phase="L2", start_s=2.3, duration_s=0.2, factor=0.6),),
-)
-CHUNK_S = 0.05
-
-
-class S1PtyMeter:
-    """Streams a simulated S1 meter into a pseudo-terminal at its real pace."""
-
-    def __init__(self, config: SimConfig) -> None:
-        """Open the pseudo-terminal; nothing is written until ``start``."""
-        self._sim = S1Simulator(config, seed=1)
-        self._rate = config.sample_rate_hz
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.path = os.ttyname(self._slave)
-        self._task: asyncio.Task[None] | None = None
-        self.pending = b""
-        self.paused = False
-        """While set, the meter sends nothing (its time goes on)."""
-
-    def start(self) -> None:
-        """Start writing from the running event loop."""
-        self._task = asyncio.get_running_loop().create_task(self._write())
-
-    async def _write(self) -> None:
-        os.set_blocking(self._master, False)
-        while True:
-            if self.paused:
-                self._sim.generate(CHUNK_S)
-                await asyncio.sleep(CHUNK_S)
-                continue
-            if len(self.pending) < 4 * FRAME_SIZE * int(self._rate * CHUNK_S):
-                self.pending += self._sim.generate(CHUNK_S)
-            with contextlib.suppress(BlockingIOError):
-                written = os.write(self._master, self.pending)
-                self.pending = self.pending[written:]
-            await asyncio.sleep(CHUNK_S)
-
-    async def stop(self) -> None:
-        """Stop writing and close both ends."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-@pytest.fixture
-async def s1_meter() -> AsyncGenerator[S1PtyMeter]:
-    """Return a running S1 meter on a pseudo-terminal."""
-    meter = S1PtyMeter(CONFIG)
-    meter.start()
-    yield meter
-    await meter.stop()
-
-
-async def setup_with_s1(
-    hass: HomeAssistant,
-    pty_meter: PtyMeter,
-    s1_meter: S1PtyMeter,
-    options: dict[str, Any] | None = None,
-) -> tuple[MockConfigEntry, EmucsS1Coordinator]:
-    """Set up P1 and S1 (values every second); wait for the first S1 values."""
-    entry = await setup_entry(
-        hass,
-        serial_data(pty_meter),
-        {CONF_S1_PORT: s1_meter.path, CONF_S1_PUBLISH_INTERVAL: 1, **(options or {})},
-    )
-    s1 = coordinator(entry).s1
-    assert s1 is not None
-    await wait_for(hass, lambda: s1.data is not None, "S1 values")
-    return entry, s1
+from .common import entity_id, serial_data, setup_entry, setup_with_s1, state, wait_for
+from .conftest import CONFIG, PtyMeter, S1PtyMeter, TcpMeter
 
 
 async def test_s1_entities_follow_the_stream(
@@ -243,7 +142,7 @@ async def test_s1_port_missing_keeps_p1_and_raises_repair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A configured S1 port that never delivers does not block P1; a repair says why."""
-    monkeypatch.setattr(s1_coordinator, "SILENT_REPAIR_AFTER", 0.0)
+    monkeypatch.setattr(coordinator_module, "SILENT_REPAIR_AFTER", 0.0)
     entry = await setup_entry(
         hass, serial_data(pty_meter), {CONF_S1_PORT: "/dev/nonexistent-s1"}
     )
@@ -302,7 +201,7 @@ async def test_config_flow_adds_s1_port(
         entry = result["result"]
         assert entry.options == {CONF_S1_PORT: s1_meter.path}
         await hass.async_block_till_done()
-        s1 = coordinator(entry).s1
+        s1 = entry.runtime_data.s1
         assert s1 is not None
         await wait_for(hass, lambda: s1.data is not None, "S1 values")
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -315,7 +214,7 @@ async def test_options_flow_probes_new_s1_port(
 ) -> None:
     """A new S1 port in the options is checked before it is stored."""
     entry = await setup_entry(hass, serial_data(pty_meter))
-    assert coordinator(entry).s1 is None
+    assert entry.runtime_data.s1 is None
     options = {
         CONF_PUBLISH_INTERVAL: 0,
         CONF_SILENCE_TIMEOUT: 10,

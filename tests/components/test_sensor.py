@@ -13,13 +13,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components import emucs
+from custom_components.emucs import integration
+from custom_components.emucs.binary_sensor import BINARY_SENSORS
 from custom_components.emucs.const import (
     CONF_PUBLISH_INTERVAL,
     CONF_SILENCE_TIMEOUT,
     DOMAIN,
 )
-from custom_components.emucs.protocol import decode_telegram
+from custom_components.emucs.protocol import decode_telegram, obis
+from custom_components.emucs.sensor import SENSORS, SUBMETER_SENSORS
 from tests.telegrams import build_telegram, load_template, template_names
 
 from .common import (
@@ -81,7 +83,7 @@ async def test_sensors(
     name: str,
 ) -> None:
     """Every sensor of every spec and field telegram, as registered and as shown."""
-    monkeypatch.setattr(emucs, "PLATFORMS", [Platform.SENSOR])
+    monkeypatch.setattr(integration, "PLATFORMS", [Platform.SENSOR])
     # "Last telegram" shows when Home Assistant received it. Freezing the clock
     # with freezegun would freeze the event loop that reads the port.
     monkeypatch.setattr(dt_util, "utcnow", lambda: RECEIVED)
@@ -132,7 +134,7 @@ async def test_unavailable_and_recovery(
 ) -> None:
     """A dongle that drops the link, then goes away: unavailable, back when it is."""
     entry = await setup_entry(hass, {"host": tcp_meter.host, "port": tcp_meter.port})
-    link = coordinator(entry).connection
+    link = coordinator(entry).link
     voltage = entity_id(hass, "voltage_l1")
     gas = entity_id(hass, f"{GAS_ID}_gas")
 
@@ -188,7 +190,7 @@ async def test_silence(hass: HomeAssistant, pty_meter: PtyMeter) -> None:
         lambda: hass.states.get(voltage).state == STATE_UNAVAILABLE,
         "the silence timeout",
     )
-    assert coordinator(entry).connection.stats.last_error == "no valid data for 1 s"
+    assert coordinator(entry).link.stats.last_error == "no valid data for 1 s"
 
     pty_meter.payload = SPEC_TELEGRAM
     await wait_for(
@@ -211,7 +213,9 @@ async def test_totals_never_go_back(hass: HomeAssistant, pty_meter: PtyMeter) ->
         pty_meter.payload = telegram("000099.000")
         # Counted on glitches, not telegrams: one already on its way has the old value.
         await wait_for(
-            hass, lambda: coordinator(entry).glitches >= 3, "three lower readings"
+            hass,
+            lambda: coordinator(entry).derivation.totals.glitches >= 3,
+            "three lower readings",
         )
     assert state(hass, "energy_import_tariff_1").state == "100.0"
     assert state(hass, "energy_import_total").state == "115.758"
@@ -272,7 +276,7 @@ async def test_bad_crc_not_applied(hass: HomeAssistant, pty_meter: PtyMeter) -> 
         )
     assert not seen
     assert hass.states.get(voltage).state == "234.7"
-    stats = coordinator(entry).connection.stream.stats
+    stats = coordinator(entry).link.stream.stats
     assert stats.crc_errors >= 3
     assert int(hass.states.get(rejected).state) <= stats.crc_errors
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -382,3 +386,21 @@ async def test_gas_flow_and_glitch(hass: HomeAssistant, pty_meter: PtyMeter) -> 
     # The time shown belongs to the volume shown, not to the held-back reading.
     assert state(hass, f"{GAS_ID}_reading_time").state == "2025-03-03T17:05:00+00:00"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_every_published_object_has_a_description() -> None:
+    """A table row whose kind is an entity cannot be forgotten by the platforms."""
+    described = {d.obis for d in SENSORS} | {d.obis for d in BINARY_SENSORS}
+    described_channel = {d.obis for d in SUBMETER_SENSORS} | {
+        d.obis for d in BINARY_SENSORS
+    }
+    missing = [
+        code
+        for code, spec in obis.OBJECTS.items()
+        if spec.kind is not obis.Kind.INTERNAL and code not in described
+    ] + [
+        spec.obis
+        for part, spec in obis.CHANNEL_OBJECTS.items()
+        if spec.kind is not obis.Kind.INTERNAL and part not in described_channel
+    ]
+    assert not missing, f"no entity description for {missing}"

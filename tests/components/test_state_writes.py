@@ -61,7 +61,7 @@ async def one_hour(
     writes = await count_state_writes(hass, feed)
     groups = entity_groups(hass, entry.entry_id)
     assert set(writes) <= set(groups)
-    assert coordinator(entry).connection.stream.stats.crc_errors == 0
+    assert coordinator(entry).link.stream.stats.crc_errors == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.config_entries.async_remove(entry.entry_id)
     return groups, writes

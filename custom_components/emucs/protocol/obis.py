@@ -1,6 +1,7 @@
 """The object table: every object of the eMUCS P1 tables (E.2.1 Tables 4-7, 1.7.1 Tables 3-6).
 
-Adding an object is one row here; the decoder and the JSON output follow from the row.
+Adding an object is one row here; the decoder, the JSON output and how the integration
+publishes the value (its ``Kind``) follow from the row.
 Objects on channel 0 are keyed by their reduced OBIS code (``1-0:1.8.1``); objects on
 channels 1-8 (``0-n:``) are keyed by their ``C.D.E`` part and belong to an M-Bus device
 or, for ``96.3.10``, to a virtual relay.
@@ -15,7 +16,10 @@ from typing import Final
 __all__ = [
     "CHANNEL_OBJECTS",
     "MEDIA",
+    "MEDIUM_MODELS",
     "OBJECTS",
+    "WATER_MEDIA",
+    "Kind",
     "ObjectSpec",
     "ValueType",
 ]
@@ -42,6 +46,29 @@ class ValueType(Enum):
     """``0-0:98.1.0``: a profile generic of monthly demand peaks."""
 
 
+class Kind(Enum):
+    """What the integration publishes for an object.
+
+    Every kind but ``INTERNAL`` is an entity: a test checks that each such row has
+    an entity description.
+    """
+
+    AVERAGED = "averaged"
+    """Instantaneous (kW, V, A): published as the mean over the publish interval."""
+    TOTAL = "total"
+    """A register that only grows: a lower value is a glitch and is held back."""
+    NUMBER = "number"
+    """A number published as sent (peak, thresholds)."""
+    STATE = "state"
+    """An enumeration published as sent (tariff, breaker, valve, relay)."""
+    TEXT = "text"
+    """Text published as sent (messages, EAN)."""
+    TIME = "time"
+    """A timestamp published as sent (the meter's clock)."""
+    INTERNAL = "internal"
+    """Read by the integration itself (device info, capacity tariff): no entity."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectSpec:
     """One row of the object table."""
@@ -53,6 +80,7 @@ class ObjectSpec:
     name: str
     """Human-readable name for the CLI."""
     value_type: ValueType
+    kind: Kind
     unit: str | None = None
     """Unit the specs give; the telegram's own unit is what is reported."""
 
@@ -100,38 +128,58 @@ MBUS_READING_5MIN: Final = "24.2.1"
 MBUS_READING_UNCORRECTED: Final = "24.2.3"
 RELAY_STATE: Final = "96.3.10"
 
+QUARTER_S: Final = 900
+"""Seconds of the demand period of 1-0:1.4.0, 1-0:1.6.0 and 0-0:98.1.0."""
+
+# Per-phase codes, L1 to L3.
+POWER_IMPORT_PHASES: Final = (POWER_IMPORT_L1, POWER_IMPORT_L2, POWER_IMPORT_L3)
+POWER_EXPORT_PHASES: Final = (POWER_EXPORT_L1, POWER_EXPORT_L2, POWER_EXPORT_L3)
+VOLTAGE_PHASES: Final = (VOLTAGE_L1, VOLTAGE_L2, VOLTAGE_L3)
+CURRENT_PHASES: Final = (CURRENT_L1, CURRENT_L2, CURRENT_L3)
+
 _V = ValueType
+_K = Kind
 
 OBJECTS: Final[dict[str, ObjectSpec]] = {
     spec.obis: spec
     for spec in (
         ObjectSpec(
-            obis=VERSION, key="version", name="Version information", value_type=_V.TEXT
+            obis=VERSION,
+            key="version",
+            name="Version information",
+            value_type=_V.TEXT,
+            kind=_K.INTERNAL,
         ),
         ObjectSpec(
             obis=GRID_CONFIGURATION,
             key="grid_configuration",
             name="Grid configuration",
             value_type=_V.INTEGER,
+            kind=_K.STATE,
         ),
         ObjectSpec(
             obis=EQUIPMENT_ID,
             key="equipment_id",
             name="Equipment identifier",
             value_type=_V.HEX_TEXT,
+            kind=_K.INTERNAL,
         ),
-        ObjectSpec(obis=EAN, key="ean", name="EAN identifier", value_type=_V.TEXT),
+        ObjectSpec(
+            obis=EAN, key="ean", name="EAN identifier", value_type=_V.TEXT, kind=_K.TEXT
+        ),
         ObjectSpec(
             obis=TIMESTAMP,
             key="timestamp",
             name="Date-time stamp",
             value_type=_V.TIMESTAMP,
+            kind=_K.TIME,
         ),
         ObjectSpec(
             obis=ENERGY_IMPORT_T1,
             key="energy_import_tariff_1",
             name="Energy import tariff 1",
             value_type=_V.NUMBER,
+            kind=_K.TOTAL,
             unit="kWh",
         ),
         ObjectSpec(
@@ -139,6 +187,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="energy_import_tariff_2",
             name="Energy import tariff 2",
             value_type=_V.NUMBER,
+            kind=_K.TOTAL,
             unit="kWh",
         ),
         ObjectSpec(
@@ -146,6 +195,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="energy_export_tariff_1",
             name="Energy export tariff 1",
             value_type=_V.NUMBER,
+            kind=_K.TOTAL,
             unit="kWh",
         ),
         ObjectSpec(
@@ -153,16 +203,22 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="energy_export_tariff_2",
             name="Energy export tariff 2",
             value_type=_V.NUMBER,
+            kind=_K.TOTAL,
             unit="kWh",
         ),
         ObjectSpec(
-            obis=TARIFF, key="tariff", name="Tariff indicator", value_type=_V.INTEGER
+            obis=TARIFF,
+            key="tariff",
+            name="Tariff indicator",
+            value_type=_V.INTEGER,
+            kind=_K.STATE,
         ),
         ObjectSpec(
             obis=AVERAGE_DEMAND,
             key="average_demand",
             name="Current average demand",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -170,6 +226,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="peak_demand",
             name="Peak demand this month",
             value_type=_V.TIMED_NUMBER,
+            kind=_K.NUMBER,
             unit="kW",
         ),
         ObjectSpec(
@@ -177,6 +234,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="peak_history",
             name="Peak demand last 13 months",
             value_type=_V.PEAK_HISTORY,
+            kind=_K.INTERNAL,
             unit="kW",
         ),
         ObjectSpec(
@@ -184,6 +242,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_import",
             name="Power import",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -191,6 +250,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_export",
             name="Power export",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -198,6 +258,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_import_l1",
             name="Power import L1",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -205,6 +266,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_import_l2",
             name="Power import L2",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -212,6 +274,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_import_l3",
             name="Power import L3",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -219,6 +282,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_export_l1",
             name="Power export L1",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -226,6 +290,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_export_l2",
             name="Power export L2",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -233,6 +298,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="power_export_l3",
             name="Power export L3",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="kW",
         ),
         ObjectSpec(
@@ -240,6 +306,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="voltage_l1",
             name="Voltage L1",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="V",
         ),
         ObjectSpec(
@@ -247,6 +314,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="voltage_l2",
             name="Voltage L2",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="V",
         ),
         ObjectSpec(
@@ -254,6 +322,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="voltage_l3",
             name="Voltage L3",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="V",
         ),
         ObjectSpec(
@@ -261,6 +330,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="current_l1",
             name="Current L1",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="A",
         ),
         ObjectSpec(
@@ -268,6 +338,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="current_l2",
             name="Current L2",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="A",
         ),
         ObjectSpec(
@@ -275,6 +346,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="current_l3",
             name="Current L3",
             value_type=_V.NUMBER,
+            kind=_K.AVERAGED,
             unit="A",
         ),
         ObjectSpec(
@@ -282,12 +354,14 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="breaker_state",
             name="Breaker state",
             value_type=_V.INTEGER,
+            kind=_K.STATE,
         ),
         ObjectSpec(
             obis=LIMITER_THRESHOLD,
             key="limiter_threshold",
             name="Limiter threshold",
             value_type=_V.THRESHOLD,
+            kind=_K.NUMBER,
             unit="kW",
         ),
         ObjectSpec(
@@ -295,6 +369,7 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="fuse_threshold",
             name="Fuse supervision threshold",
             value_type=_V.THRESHOLD,
+            kind=_K.NUMBER,
             unit="A",
         ),
         ObjectSpec(
@@ -302,12 +377,14 @@ OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="text_message",
             name="Text message",
             value_type=_V.HEX_TEXT,
+            kind=_K.TEXT,
         ),
         ObjectSpec(
             obis=MESSAGE_CODE,
             key="message_code",
             name="Consumer message code",
             value_type=_V.HEX_TEXT,
+            kind=_K.TEXT,
         ),
     )
 }
@@ -320,27 +397,35 @@ CHANNEL_OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="device_type",
             name="Device type",
             value_type=_V.INTEGER,
+            kind=_K.INTERNAL,
         ),
         ObjectSpec(
             obis="0-n:" + MBUS_EQUIPMENT_ID,
             key="equipment_id",
             name="Equipment identifier",
             value_type=_V.HEX_TEXT,
+            kind=_K.INTERNAL,
         ),
         ObjectSpec(
-            obis="0-n:" + MBUS_EAN, key="ean", name="EAN identifier", value_type=_V.TEXT
+            obis="0-n:" + MBUS_EAN,
+            key="ean",
+            name="EAN identifier",
+            value_type=_V.TEXT,
+            kind=_K.TEXT,
         ),
         ObjectSpec(
             obis="0-n:" + MBUS_VALVE,
             key="valve",
             name="Valve state",
             value_type=_V.INTEGER,
+            kind=_K.STATE,
         ),
         ObjectSpec(
             obis="0-n:" + MBUS_READING_5MIN,
             key="reading",
             name="Reading (5-minute)",
             value_type=_V.TIMED_NUMBER,
+            kind=_K.TOTAL,
             unit="m3",
         ),
         ObjectSpec(
@@ -348,6 +433,7 @@ CHANNEL_OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="reading",
             name="Reading (not temperature corrected)",
             value_type=_V.TIMED_NUMBER,
+            kind=_K.TOTAL,
             unit="m3",
         ),
         ObjectSpec(
@@ -355,6 +441,7 @@ CHANNEL_OBJECTS: Final[dict[str, ObjectSpec]] = {
             key="relay_state",
             name="Virtual relay state",
             value_type=_V.INTEGER,
+            kind=_K.STATE,
         ),
     )
 }
@@ -374,3 +461,17 @@ MEDIA: Final[dict[int, str]] = {
     0x15: "hot_water",
     0x16: "cold_water",
 }
+MEDIUM_MODELS: Final[dict[str, str]] = {
+    "gas": "Gas meter",
+    "water": "Water meter",
+    "warm_water": "Warm water meter",
+    "hot_water": "Hot water meter",
+    "cold_water": "Cold water meter",
+    "heat": "Heat meter",
+    "cooling": "Cooling meter",
+    "heat_cooling": "Heat/cooling meter",
+    "electricity": "Electricity submeter",
+}
+"""Device model per medium, as the submeter's device shows it."""
+WATER_MEDIA: Final = frozenset({"water", "warm_water", "hot_water", "cold_water"})
+"""Media whose volume is water (the Energy dashboard's water source)."""

@@ -38,7 +38,9 @@ from typing import Final, Literal
 
 import numpy as np
 
+from . import obis
 from .crc import crc16_arc
+from .obis import QUARTER_S
 
 __all__ = [
     "Faults",
@@ -58,11 +60,17 @@ HEADERS: Final = {
 }
 """Identification lines of the S211 and T211, as in the spec examples."""
 NO_TIME: Final = "632525252525W"
-QUARTER_S: Final = 900
 HISTORY_MONTHS: Final = 13
 MBUS_PERIOD_S: Final = 300
 LATITUDE_DEG: Final = 50.8
 LONGITUDE_DEG: Final = 4.4
+_REGISTERS: Final = (
+    obis.ENERGY_IMPORT_T1,
+    obis.ENERGY_IMPORT_T2,
+    obis.ENERGY_EXPORT_T1,
+    obis.ENERGY_EXPORT_T2,
+)
+"""The order of ``registers_wh``."""
 _DEVICE_GAS: Final = 3
 _DEVICE_WATER: Final = 7
 _SUMMER: Final = timedelta(hours=2)
@@ -527,69 +535,72 @@ class P1Simulator:
         """Build the telegram for the current second (CRC included)."""
         config = self.config
         net = sum(elements)
-        lines = [f"0-0:96.1.4({VERSION})"]
+        lines = [f"{obis.VERSION}({VERSION})"]
         if config.phases == 3:
-            lines.append(
-                f"1-0:94.32.1({230 if config.wiring == 'three_wire' else 400})"
-            )
+            grid = 230 if config.wiring == "three_wire" else 400
+            lines.append(f"{obis.GRID_CONFIGURATION}({grid})")
         lines += [
-            f"0-0:96.1.1({_hex(config.equipment_id)})",
-            f"0-0:96.1.2({config.ean})",
-            f"0-0:1.0.0({format_tst(self.time)})",
+            f"{obis.EQUIPMENT_ID}({_hex(config.equipment_id)})",
+            f"{obis.EAN}({config.ean})",
+            f"{obis.TIMESTAMP}({format_tst(self.time)})",
             *(
                 f"{code}({_milli(wh, 6)}*kWh)"
-                for code, wh in zip(
-                    ("1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.1", "1-0:2.8.2"),
-                    self.registers_wh,
-                    strict=True,
-                )
+                for code, wh in zip(_REGISTERS, self.registers_wh, strict=True)
             ),
-            f"0-0:96.14.0({self.tariff():04d})",
-            f"1-0:1.4.0({_kw(self.quarter_demand_w())}*kW)",
-            f"1-0:1.6.0({format_tst(self.peak_time)})({_kw(self.peak_w)}*kW)",
+            f"{obis.TARIFF}({self.tariff():04d})",
+            f"{obis.AVERAGE_DEMAND}({_kw(self.quarter_demand_w())}*kW)",
+            f"{obis.PEAK_DEMAND}({format_tst(self.peak_time)})({_kw(self.peak_w)}*kW)",
             self._history_line(),
-            f"1-0:1.7.0({_kw(max(net, 0))}*kW)",
-            f"1-0:2.7.0({_kw(max(-net, 0))}*kW)",
+            f"{obis.POWER_IMPORT}({_kw(max(net, 0))}*kW)",
+            f"{obis.POWER_EXPORT}({_kw(max(-net, 0))}*kW)",
         ]
         phases = range(config.phases)
         lines += [
-            f"1-0:{21 + 20 * k}.7.0({_kw(max(elements[k], 0))}*kW)" for k in phases
+            f"{obis.POWER_IMPORT_PHASES[k]}({_kw(max(elements[k], 0))}*kW)"
+            for k in phases
         ]
         lines += [
-            f"1-0:{22 + 20 * k}.7.0({_kw(max(-elements[k], 0))}*kW)" for k in phases
+            f"{obis.POWER_EXPORT_PHASES[k]}({_kw(max(-elements[k], 0))}*kW)"
+            for k in phases
         ]
-        lines += [f"1-0:{32 + 20 * k}.7.0({voltages[k]:05.1f}*V)" for k in phases]
+        lines += [f"{obis.VOLTAGE_PHASES[k]}({voltages[k]:05.1f}*V)" for k in phases]
         for k in phases:
             # Currents from the power at a power factor of 0.95 (F5(2,2)).
             amps = abs(elements[k]) / 0.95 / voltages[k] if voltages[k] else 0.0
-            lines.append(f"1-0:{31 + 20 * k}.7.0({amps:06.2f}*A)")
+            lines.append(f"{obis.CURRENT_PHASES[k]}({amps:06.2f}*A)")
         limiter = (
             "99.999" if config.limiter_kw is None else f"{config.limiter_kw:06.3f}"
         )
         fuse = "999.99" if config.fuse_a is None else f"{config.fuse_a:06.2f}"
         lines += [
-            f"0-0:96.3.10({self.breaker})",
-            f"0-0:17.0.0({limiter}*kW)",
-            f"1-0:31.4.0({fuse}*A)",
-            *(f"0-{n}:96.3.10(0)" for n in range(1, 5)),
-            "0-0:96.13.0()",
+            f"{obis.BREAKER_STATE}({self.breaker})",
+            f"{obis.LIMITER_THRESHOLD}({limiter}*kW)",
+            f"{obis.FUSE_THRESHOLD}({fuse}*A)",
+            *(f"0-{n}:{obis.RELAY_STATE}(0)" for n in range(1, 5)),
+            f"{obis.TEXT_MESSAGE}()",
         ]
         if config.gas_id is not None:
             stamp, litres = self._gas_reading
             lines += [
-                f"0-1:24.1.0({_DEVICE_GAS:03d})",
-                f"0-1:96.1.1({_hex(config.gas_id)})",
-                f"0-1:96.1.2({config.ean[:-1]}1)",
-                "0-1:24.4.0(1)",
-                f"0-1:24.2.3({format_tst(stamp)})({_milli(litres, 5)}*m3)",
+                f"0-1:{obis.MBUS_DEVICE_TYPE}({_DEVICE_GAS:03d})",
+                f"0-1:{obis.MBUS_EQUIPMENT_ID}({_hex(config.gas_id)})",
+                f"0-1:{obis.MBUS_EAN}({config.ean[:-1]}1)",
+                f"0-1:{obis.MBUS_VALVE}(1)",
+                (
+                    f"0-1:{obis.MBUS_READING_UNCORRECTED}({format_tst(stamp)})"
+                    f"({_milli(litres, 5)}*m3)"
+                ),
             ]
         if config.water_id is not None:
             stamp, litres = self._water_reading
             lines += [
-                f"0-2:24.1.0({_DEVICE_WATER:03d})",
-                f"0-2:96.1.1({_hex(config.water_id)})",
-                f"0-2:96.1.2({config.ean[:-1]}2)",
-                f"0-2:24.2.1({format_tst(stamp)})({_milli(litres, 5)}*m3)",
+                f"0-2:{obis.MBUS_DEVICE_TYPE}({_DEVICE_WATER:03d})",
+                f"0-2:{obis.MBUS_EQUIPMENT_ID}({_hex(config.water_id)})",
+                f"0-2:{obis.MBUS_EAN}({config.ean[:-1]}2)",
+                (
+                    f"0-2:{obis.MBUS_READING_5MIN}({format_tst(stamp)})"
+                    f"({_milli(litres, 5)}*m3)"
+                ),
             ]
         header = HEADERS["single_phase" if config.phases == 1 else "three_phase"]
         body = f"/{header}\r\n\r\n" + "\r\n".join(lines) + "\r\n!"
@@ -605,7 +616,8 @@ class P1Simulator:
             for end, peak, watts in self.history
         )
         self._history_text = (
-            f"0-0:98.1.0({len(self.history)})(1-0:1.6.0)(1-0:1.6.0){groups or '()'}"
+            f"{obis.PEAK_HISTORY}({len(self.history)})"
+            f"({obis.PEAK_DEMAND})({obis.PEAK_DEMAND}){groups or '()'}"
         )
         return self._history_text
 
