@@ -209,8 +209,9 @@ def prepare_config(demo: Demo, *, fresh: bool) -> None:
 def write_http_settings(demo: Demo) -> bool:
     """Store the HTTP server's settings where the release keeps them; False: use YAML.
 
-    Up to 2026.9 the ``http:`` YAML block is the way. From 2026.10 Home Assistant keeps
-    these settings in its storage (``.storage/http``: a confirmed "stable" slot and a
+    On releases before the HTTP settings store (2025.4 among them) the ``http:`` YAML
+    block is the way. With it (2026.10, 2026.11) Home Assistant keeps these settings in
+    its storage (``.storage/http``: a confirmed "stable" slot and a
     "pending" one on trial): YAML is migrated once into the pending slot, with a repair
     saying YAML stops working in 2027.2, and a pending setting that nobody confirms
     (``http/config/promote``) within 5 minutes is reverted with a restart (``hass``
@@ -545,9 +546,9 @@ class HomeAssistant:
         )
 
     async def check_http_settings(self) -> None:
-        """Fail unless HA 2026.10+ runs on the demo's stored HTTP settings, not on trial.
+        """Fail unless HA runs on the demo's stored HTTP settings, not on trial.
 
-        Older releases do not have ``http/config``: they run on the YAML.
+        Releases without ``http/config`` (2025.4) run on the YAML.
         """
         known, state = await self.ws_if_known("http/config")
         if not known:
@@ -570,11 +571,11 @@ class HomeAssistant:
     async def save_dashboard(self, config: dict[str, Any]) -> str:
         """Save the demo's dashboard as the one Home Assistant opens; return its path.
 
-        Up to 2025.x that is the default dashboard (``/lovelace``). HA 2026.x opens
-        its own overview instead: the frontend opens the user's, else the system's
-        ``default_panel`` of the "core" frontend data, else ``home``, and a fresh
-        configuration has no default dashboard any more (``/lovelace`` redirects).
-        There the demo's dashboard is a dashboard of its own, made everyone's default
+        On releases without frontend system data (2025.4) that is the default
+        dashboard (``/lovelace``). With it (2026.10, 2026.11) the frontend opens the
+        user's, else the system's ``default_panel`` of the "core" frontend data, else
+        its own overview (``home``), and a fresh configuration has no default dashboard
+        any more (``/lovelace`` redirects). There the demo's dashboard is a dashboard of its own, made everyone's default
         as Settings → Dashboards → "Set as default" does (``frontend/set_system_data``).
         """
         known, core = await self.ws_if_known("frontend/get_system_data", key="core")

@@ -144,8 +144,8 @@ def walk_through(demo: RunningDemo, chromium: Path) -> None:
             page.locator("input[name=username]").fill(demo.username)
             page.locator("input[name=password]").fill(demo.password)
             page.keyboard.press("Enter")
-            # Home Assistant opens the demo's dashboard (/lovelace/meter up to 2025.x,
-            # a dashboard of its own made the default from 2026.x).
+            # Home Assistant opens the demo's dashboard (/lovelace/meter on 2025.4, a
+            # dashboard of its own made the default on 2026.10 and 2026.11).
             page.wait_for_url(lambda url: url.startswith(demo.dashboard))
             page.get_by_text("Quarter-hour demand").first.wait_for()
             shot(page, "01-overview")
@@ -172,7 +172,7 @@ def add_meter(page: Any, demo: RunningDemo) -> None:
     # Add the second meter through the UI config flow.
     page.goto(f"{demo.base}/config/integrations/dashboard")
     page.get_by_role("button", name="Add integration").click()
-    # A labelled field up to 2025.x, a field with that placeholder from 2026.x.
+    # A labelled field on 2025.4, a field with only that placeholder on 2026.11.
     search = "Search for a brand name"
     page.get_by_label(search).or_(page.get_by_placeholder(search)).first.fill("eMUCS")
     page.locator("ha-integration-list-item").get_by_text(
@@ -233,8 +233,8 @@ def open_energy(page: Any, demo: RunningDemo) -> None:
 
     page.goto(f"{demo.base}/energy")
     expect(page.get_by_text("Energy distribution")).to_be_visible()
-    # The electricity usage card: titled "Electricity usage" up to 2025.x, "Electricity"
-    # in 2026.11 (which also has an "Electricity" tab), so found by its element.
+    # The electricity usage card: titled "Electricity usage" on 2025.4, "Electricity" on
+    # 2026.11 (which also has an "Electricity" tab), so found by its element.
     expect(page.locator("hui-energy-usage-graph-card").first).to_be_visible()
     page.wait_for_timeout(3000)  # let the charts draw
     shot(page, "07-energy")
