@@ -7,7 +7,6 @@ simulators nor numpy.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import replace
 from datetime import datetime
 
@@ -143,7 +142,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the meter the options describe; OSError when it cannot be served."""
-    # Imported here: the simulators need numpy, which ``p1`` and ``s1 --help`` do not.
+    # Imported here: the simulators need numpy and asyncio, which starting the command
+    # line for ``p1`` or ``--help`` does not (a third of its start-up time).
+    import asyncio
+
     from .protocol.p1_sim import Faults, MeterConfig, P1Simulator
     from .simulate import SimulationOptions, serve
 
